@@ -1,0 +1,114 @@
+"""Persistent response cache over diskcache (SQLite-backed, safe across processes)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from langchain_core.messages import BaseMessage, message_to_dict, messages_from_dict
+
+from providers.policy import CACHE_VERSION, CachePolicy
+
+# Parameters that change what a model answers; anything else (timeouts, callbacks) does not.
+SAMPLING_KEYS = ("temperature", "top_p", "top_k", "max_tokens", "max_output_tokens",
+                 "num_predict", "stop", "seed", "presence_penalty", "frequency_penalty",
+                 "response_format", "reasoning_effort", "tools", "tool_choice",
+                 "parallel_tool_calls", "format", "num_ctx")
+
+
+def default_cache_dir() -> Path:
+    env = os.environ.get("LOCALAGENT_CACHE_DIR")
+    if env:
+        return Path(env) / "responses"
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("localagent")) / "responses"
+
+
+def sampling_params(model: Any, call_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Answer-shaping parameters of a call: the model's own fields, overridden per call."""
+    params: dict[str, Any] = {}
+    for key in SAMPLING_KEYS:
+        value = getattr(model, key, None)
+        if value is not None and not callable(value):
+            params[key] = value
+    for key, value in call_kwargs.items():
+        if value is not None:
+            params[key] = value
+    return params
+
+
+def cache_key(provider: str, model_id: str, messages: list[BaseMessage],
+              params: dict[str, Any], schema: Any = None) -> str:
+    payload = {
+        "v": CACHE_VERSION,
+        "provider": provider,
+        "model": model_id,
+        "messages": [message_to_dict(m) for m in messages],
+        "params": params,
+        "schema": schema,
+    }
+    blob = json.dumps(payload, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+class ResponseCache:
+    """Exact-match cache of model answers; opened lazily on first use."""
+
+    def __init__(self, policy: CachePolicy | None = None, directory: str | Path | None = None):
+        self.policy = policy or CachePolicy()
+        self.directory = Path(directory or self.policy.directory or default_cache_dir())
+        self._cache: Any = None
+        self._lock = threading.Lock()
+
+    def _store(self) -> Any:
+        if self._cache is None:
+            with self._lock:
+                if self._cache is None:
+                    import diskcache
+
+                    self.directory.mkdir(parents=True, exist_ok=True)
+                    self._cache = diskcache.Cache(
+                        str(self.directory), size_limit=self.policy.size_limit_bytes
+                    )
+        return self._cache
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        value = self._store().get(key)
+        return value if isinstance(value, dict) else None
+
+    def get_message(self, key: str) -> tuple[BaseMessage, list[BaseMessage]] | None:
+        """The cached final message and, when it came from a stream, its chunks."""
+        entry = self.get(key)
+        if entry is None:
+            return None
+        message = messages_from_dict([entry["message"]])[0]
+        chunks = messages_from_dict(entry.get("chunks") or [])
+        return message, chunks
+
+    def put_message(self, key: str, message: BaseMessage,
+                    chunks: list[BaseMessage] | None = None, extra: dict[str, Any] | None = None
+                    ) -> None:
+        entry: dict[str, Any] = {"message": message_to_dict(message)}
+        if chunks:
+            entry["chunks"] = [message_to_dict(c) for c in chunks]
+        if extra:
+            entry.update(extra)
+        self._store().set(key, entry, expire=self.policy.ttl_seconds)
+
+    def stats(self) -> dict[str, Any]:
+        store = self._store()
+        return {"directory": str(self.directory), "entries": len(store),
+                "bytes": store.volume()}
+
+    def clear(self) -> int:
+        return int(self._store().clear())
+
+    def close(self) -> None:
+        if self._cache is not None:
+            self._cache.close()
+            self._cache = None

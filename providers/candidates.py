@@ -1,0 +1,153 @@
+"""Turning plain chat models into named failover candidates."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlparse
+
+from langchain_core.language_models import BaseChatModel
+
+from providers.breaker import breaker_for
+from providers.engine import Candidate
+from providers.policy import ProviderPolicy
+from providers.ratelimit import limiter_for
+from providers.tokens import context_window
+
+# LangChain's _llm_type → our provider name.
+_LLM_TYPES = {
+    "openai-chat": "openai",
+    "chat-ollama": "ollama",
+    "chat-google-generative-ai": "gemini",
+    "perplexitychat": "perplexity",
+}
+_DEFAULT_HOSTS = {"api.openai.com", "generativelanguage.googleapis.com", "api.perplexity.ai"}
+
+
+def _endpoint(model: Any) -> str | None:
+    for attr in ("openai_api_base", "base_url"):
+        value = getattr(model, attr, None)
+        if isinstance(value, str) and value:
+            return value
+    client = getattr(model, "client", None)
+    value = getattr(client, "base_url", None)
+    return str(value) if value else None
+
+
+def model_id_of(model: Any) -> str:
+    for attr in ("model_name", "model", "model_id"):
+        value = getattr(model, attr, None)
+        if isinstance(value, str) and value:
+            return value.removeprefix("models/")
+    return type(model).__name__
+
+
+def describe(model: BaseChatModel) -> tuple[str, str]:
+    """(provider, name) of a chat model; the name identifies its breaker and limiter.
+
+    Two clients of one model on different servers get different names, so they never share
+    a breaker: ``openai-compatible:llama3@127.0.0.1:8000``.
+    """
+    llm_type = getattr(model, "_llm_type", type(model).__name__)
+    provider = _LLM_TYPES.get(str(llm_type), str(llm_type))
+    model_id = model_id_of(model)
+    name = f"{provider}:{model_id}"
+    endpoint = _endpoint(model)
+    if endpoint:
+        host = urlparse(endpoint if "//" in endpoint else f"http://{endpoint}").netloc
+        if host and host not in _DEFAULT_HOSTS and provider != "ollama":
+            if provider == "openai":
+                provider = "openai-compatible"
+                name = f"{provider}:{model_id}"
+            name = f"{name}@{host}"
+        elif host and provider == "ollama" and host not in ("localhost:11434", "127.0.0.1:11434"):
+            name = f"{name}@{host}"
+    return provider, name
+
+
+def policy_for(provider: str, name: str, default: ProviderPolicy,
+               policies: dict[str, ProviderPolicy]) -> ProviderPolicy:
+    return policies.get(name) or policies.get(provider) or default
+
+
+def build_candidates(models: Sequence[BaseChatModel], names: Sequence[str] | None,
+                     default: ProviderPolicy, policies: dict[str, ProviderPolicy]
+                     ) -> list[Candidate]:
+    result = []
+    for index, model in enumerate(models):
+        provider, name = describe(model)
+        if names and index < len(names) and names[index]:
+            name = names[index]
+        policy = policy_for(provider, name, default, policies)
+        result.append(Candidate(
+            name=name,
+            model_id=model_id_of(model),
+            runnable=model,
+            policy=policy,
+            breaker=breaker_for(name, policy.breaker),
+            limiter=limiter_for(name, policy.limits),
+            window=context_window(model, policy.context_window),
+        ))
+    return result
+
+
+def with_tools(candidates: list[Candidate], tools: Sequence[Any], tool_choice: Any,
+               extra: dict[str, Any]) -> list[Candidate]:
+    """Each candidate bound with its own provider's ``bind_tools``; one that cannot is skipped."""
+    bound = []
+    for cand in candidates:
+        kwargs = dict(extra)
+        if tool_choice is not None:
+            kwargs["tool_choice"] = tool_choice
+        try:
+            runnable = cand.runnable.bind_tools(tools, **kwargs)
+            skip = None
+        except NotImplementedError:
+            runnable, skip = cand.runnable, "does not support tool calling"
+        except (ValueError, TypeError) as exc:
+            runnable, skip = cand.runnable, f"cannot bind these tools: {exc}"
+        bound.append(_replace(cand, runnable, skip))
+    return bound
+
+
+def with_schema(candidates: list[Candidate], schema: Any, kwargs: dict[str, Any]
+                ) -> list[Candidate]:
+    """Each candidate's own ``with_structured_output`` (raw message kept for accounting)."""
+    result = []
+    for cand in candidates:
+        try:
+            runnable = cand.runnable.with_structured_output(schema, include_raw=True, **kwargs)
+            skip = None
+        except NotImplementedError:
+            runnable, skip = cand.runnable, "does not support structured output"
+        except (ValueError, TypeError) as exc:
+            runnable, skip = cand.runnable, f"cannot produce this schema: {exc}"
+        result.append(_replace(cand, runnable, skip))
+    return result
+
+
+def _replace(cand: Candidate, runnable: Any, skip: str | None) -> Candidate:
+    return dataclasses.replace(cand, runnable=runnable, skip_reason=skip or cand.skip_reason)
+
+
+def schema_fingerprint(schema: Any) -> Any:
+    if isinstance(schema, dict):
+        return schema
+    to_schema = getattr(schema, "model_json_schema", None)
+    if callable(to_schema):
+        return to_schema()
+    return json.dumps(getattr(schema, "__annotations__", str(schema)), default=str)
+
+
+def tool_fingerprint(tools: Sequence[Any]) -> list[Any]:
+    from langchain_core.utils.function_calling import convert_to_openai_tool
+
+    out: list[Any] = []
+    for tool in tools:
+        try:
+            out.append(convert_to_openai_tool(tool))
+        except Exception:  # a provider-specific format: its repr is what it is
+            out.append(repr(tool))
+    return out

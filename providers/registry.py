@@ -1,0 +1,85 @@
+"""Provider plugins, register-style: built-ins are imported only when first used, and
+third-party packages add providers through the ``localagent.providers`` entry-point group."""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+
+from providers.errors import ProviderUnavailable
+from providers.settings import ProviderSettings
+
+ENTRY_POINT_GROUP = "localagent.providers"
+
+
+@dataclass(frozen=True)
+class ProviderPlugin:
+    """What a provider contributes. ``build`` makes a chat model for one model name."""
+
+    name: str
+    build: Callable[[str, ProviderSettings], BaseChatModel]
+    default_model: str | None = None
+    list_models: Callable[[ProviderSettings, float], list[str]] | None = None
+    health: Callable[[Any, float], dict[str, Any]] | None = None
+    description: str = ""
+
+
+_BUILTIN = {
+    "ollama": "providers.builtin.ollama",
+    "openai": "providers.builtin.openai",
+    "openai-compatible": "providers.builtin.openai",
+    "gemini": "providers.builtin.gemini",
+    "perplexity": "providers.builtin.perplexity",
+    "local": "providers.builtin.local",
+}
+_plugins: dict[str, ProviderPlugin] = {}
+_lock = threading.Lock()
+
+
+def register(plugin: ProviderPlugin) -> None:
+    """Add or replace a provider (plugins call this from their entry point)."""
+    with _lock:
+        _plugins[plugin.name] = plugin
+
+
+def provider_names() -> list[str]:
+    """Built-in and installed provider names, without importing any of them."""
+    names = set(_BUILTIN) | set(_plugins)
+    names |= {ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    return sorted(names)
+
+
+def get_plugin(name: str) -> ProviderPlugin:
+    with _lock:
+        plugin = _plugins.get(name)
+    if plugin is not None:
+        return plugin
+    if name in _BUILTIN:
+        module = importlib.import_module(_BUILTIN[name])
+        for plugin in getattr(module, "PLUGINS", ()):
+            register(plugin)
+    else:
+        for ep in entry_points(group=ENTRY_POINT_GROUP, name=name):
+            hook = ep.load()
+            hook(register)
+    with _lock:
+        plugin = _plugins.get(name)
+    if plugin is None:
+        raise ProviderUnavailable(
+            f"unknown provider {name!r}; known providers: {', '.join(provider_names())}")
+    return plugin
+
+
+def parse_spec(spec: str) -> tuple[str, str | None]:
+    """``"openai:gpt-4o-mini"`` → ("openai", "gpt-4o-mini"); ``"ollama"`` → ("ollama", None)."""
+    text = spec.strip()
+    if not text:
+        raise ProviderUnavailable("empty provider spec; expected PROVIDER[:MODEL]")
+    provider, _, model = text.partition(":")
+    return provider.strip().lower(), (model.strip() or None)

@@ -1,0 +1,412 @@
+"""ResilientChatModel: one LangChain chat model over an ordered chain of providers."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from functools import partial
+from itertools import chain
+from typing import Any
+
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.language_models.base import LangSmithParams
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable
+from pydantic import ConfigDict, Field, PrivateAttr
+
+from providers import candidates as cands_mod
+from providers.accounting import UsageLedger
+from providers.cache import ResponseCache, cache_key, sampling_params
+from providers.engine import Call, Candidate, Outcome, drive_async, drive_sync, failover
+from providers.errors import AllProvidersFailed
+from providers.policy import (
+    DEFAULT_DEADLINE_SECONDS,
+    CachePolicy,
+    Price,
+    ProviderPolicy,
+    RetryPolicy,
+)
+from providers.settle import (
+    annotate,
+    metadata,
+    record_failures,
+    settle_success,
+    stream_failed,
+    strip_metadata,
+)
+from providers.streaming import Head, aggregate, aopen_stream, call_target, open_stream, to_chunk
+from providers.tokens import CHARS_PER_TOKEN
+
+_MAX_TOOL_SETS = 32
+CacheHit = tuple[Candidate, BaseMessage, list[BaseMessage]]
+
+
+class ResilientChatModel(BaseChatModel):
+    """Fallback, circuit breaker, rate limits, retries, deadline and cache over chat models.
+
+    ``ResilientChatModel(models=[primary, backup])`` is all it takes; every policy has a
+    default and can be set per provider with ``policies={"openai": ProviderPolicy(...)}``.
+    """
+
+    models: list[BaseChatModel] = Field(min_length=1)
+    names: list[str] | None = None
+    policy: ProviderPolicy = Field(default_factory=ProviderPolicy)
+    policies: dict[str, ProviderPolicy] = Field(default_factory=dict)
+    deadline: float = Field(DEFAULT_DEADLINE_SECONDS, gt=0)
+    cache_policy: CachePolicy = Field(default_factory=CachePolicy)
+    response_cache: ResponseCache | None = Field(default=None, exclude=True)
+    prices: dict[str, Price] = Field(default_factory=dict)
+    ledger: UsageLedger | None = Field(default=None, exclude=True)
+    # Standard chat-model parameters, applied to every provider in the chain.
+    temperature: float | None = None
+    max_tokens: int | None = None
+    stop: list[str] | None = None
+    timeout: float | None = None
+    max_retries: int | None = None
+    streaming: bool = False
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    _candidates: list[Candidate] | None = PrivateAttr(default=None)
+    _tool_sets: dict[tuple[Any, ...], tuple[Any, list[Candidate], int]] = PrivateAttr(
+        default_factory=dict)
+    _cache: ResponseCache | None = PrivateAttr(default=None)
+
+    def model_post_init(self, context: Any) -> None:
+        super().model_post_init(context)
+        if self.ledger is None:
+            self.ledger = UsageLedger(self.prices)
+
+    # -- identity -----------------------------------------------------------------------------
+    @property
+    def _llm_type(self) -> str:
+        return "localagent-resilient"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"chain": [c.name for c in self.base_candidates()]}
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        name = kwargs.get("model") or self.base_candidates()[0].name
+        params = LangSmithParams(ls_provider="localagent", ls_model_type="chat",
+                                 ls_model_name=name)
+        if self.temperature is not None:
+            params["ls_temperature"] = self.temperature
+        if self.max_tokens is not None:
+            params["ls_max_tokens"] = self.max_tokens
+        if stop or self.stop:
+            params["ls_stop"] = stop or self.stop
+        return params
+
+    @property
+    def usage_ledger(self) -> UsageLedger:
+        assert self.ledger is not None
+        return self.ledger
+
+    def usage(self) -> dict[str, dict[str, Any]]:
+        """Requests, failures, cache hits, tokens, cost and latency per provider."""
+        return self.usage_ledger.snapshot()
+
+    def health(self, timeout: float = 5.0) -> list[dict[str, Any]]:
+        """Reachability, auth and models of each provider, without spending tokens."""
+        from providers.health import check_model
+
+        return [{**check_model(c.runnable, timeout=timeout), "name": c.name,
+                 "breaker": c.breaker.snapshot()["state"]} for c in self.base_candidates()]
+
+    # -- candidates ----------------------------------------------------------------------------
+    def base_candidates(self) -> list[Candidate]:
+        if self._candidates is None:
+            default = self.policy
+            if self.timeout is not None or self.max_retries is not None:
+                retry = default.retry
+                if self.max_retries is not None:
+                    retry = RetryPolicy(**{**retry.model_dump(), "max_retries": self.max_retries})
+                default = default.model_copy(update={
+                    "retry": retry, "timeout": self.timeout or default.timeout})
+            models = [self._with_standard_params(m) for m in self.models]
+            self._candidates = cands_mod.build_candidates(models, self.names, default,
+                                                          self.policies)
+        return self._candidates
+
+    def _with_standard_params(self, model: BaseChatModel) -> BaseChatModel:
+        update: dict[str, Any] = {}
+        fields = type(model).model_fields
+        if self.temperature is not None and "temperature" in fields:
+            update["temperature"] = self.temperature
+        if self.max_tokens is not None:
+            for name in ("max_tokens", "max_output_tokens", "num_predict"):
+                if name in fields:
+                    update[name] = self.max_tokens
+                    break
+        return model.model_copy(update=update) if update else model
+
+    def _call_candidates(self, kwargs: dict[str, Any]) -> tuple[list[Candidate], int]:
+        """Candidates for one call: tools passed through ``bind_tools`` bind per provider."""
+        tools = kwargs.pop("tools", None)
+        tool_choice = kwargs.pop("tool_choice", None)
+        options = kwargs.pop("tool_options", None) or {}
+        base = self.base_candidates()
+        if not tools:
+            return base, 0
+        key = (id(tools), repr(tool_choice), repr(sorted(options.items())))
+        entry = self._tool_sets.get(key)
+        if entry is None or entry[0] is not tools:
+            bound = cands_mod.with_tools(base, tools, tool_choice, options)
+            schema_tokens = int(len(repr(cands_mod.tool_fingerprint(tools))) / CHARS_PER_TOKEN)
+            if len(self._tool_sets) >= _MAX_TOOL_SETS:
+                self._tool_sets.clear()
+            entry = self._tool_sets[key] = (tools, bound, schema_tokens)
+        return entry[1], entry[2]
+
+    # -- cache ---------------------------------------------------------------------------------
+    def response_store(self) -> ResponseCache | None:
+        if not self.cache_policy.enabled:
+            return None
+        if self.response_cache is not None:
+            return self.response_cache
+        if self._cache is None:
+            self._cache = ResponseCache(self.cache_policy)
+        return self._cache
+
+    def _cacheable(self, cand: Candidate, kwargs: dict[str, Any], flag: bool | None) -> bool:
+        if flag is not None:
+            return flag
+        if not self.cache_policy.only_deterministic:
+            return True
+        model, _ = call_target(cand.runnable)
+        temperature = kwargs.get("temperature", getattr(model, "temperature", None))
+        return temperature == 0
+
+    def cache_key_for(self, cand: Candidate, messages: list[BaseMessage],
+                      kwargs: dict[str, Any], schema: Any = None) -> str:
+        model, bound = call_target(cand.runnable)
+        params = sampling_params(model, {**bound, **kwargs})
+        return cache_key(cand.name, cand.model_id, messages, params, schema)
+
+    def cache_lookup(self, cands: list[Candidate], messages: list[BaseMessage],
+                     kwargs: dict[str, Any], flag: bool | None, schema: Any = None
+                     ) -> tuple[Candidate, str, Any] | None:
+        store = self.response_store()
+        if store is None or flag is False:
+            return None
+        for cand in cands:
+            if cand.skip_reason or not self._cacheable(cand, kwargs, flag):
+                continue
+            key = self.cache_key_for(cand, messages, kwargs, schema)
+            entry = store.get(key)
+            if entry is not None:
+                self.usage_ledger.record(cand.name, ok=True, cached=True)
+                return cand, key, entry
+        return None
+
+    def _hit_message(self, cand: Candidate, entry: dict[str, Any]
+                     ) -> tuple[BaseMessage, list[BaseMessage]]:
+        from langchain_core.messages import messages_from_dict
+
+        message = messages_from_dict([entry["message"]])[0]
+        chunks = messages_from_dict(entry.get("chunks") or [])
+        meta = metadata(cand, [], cost=0.0, cached=True)
+        annotate(message, meta)
+        return message, chunks
+
+    def _cache_store(self, outcome: Outcome, messages: list[BaseMessage], kwargs: dict[str, Any],
+                     flag: bool | None, message: BaseMessage,
+                     chunks: list[BaseMessage] | None = None, schema: Any = None,
+                     extra: dict[str, Any] | None = None) -> None:
+        store = self.response_store()
+        if store is None or flag is False or not self._cacheable(outcome.candidate, kwargs, flag):
+            return
+        key = self.cache_key_for(outcome.candidate, messages, kwargs, schema)
+        store.put_message(key, strip_metadata(message), chunks, extra)
+
+    # -- running the failover plan -------------------------------------------------------------
+    def run_sync(self, cands: list[Candidate], messages: list[BaseMessage], extra_tokens: int,
+                 call: Callable[[Call], Any]) -> Outcome:
+        plan = failover(cands, messages, deadline=time.monotonic() + self.deadline,
+                        extra_tokens=extra_tokens)
+        try:
+            return drive_sync(plan, call)
+        except AllProvidersFailed as exc:
+            record_failures(self.usage_ledger, exc.attempts)
+            raise
+
+    async def run_async(self, cands: list[Candidate], messages: list[BaseMessage],
+                        extra_tokens: int, call: Callable[[Call], Any]) -> Outcome:
+        plan = failover(cands, messages, deadline=time.monotonic() + self.deadline,
+                        extra_tokens=extra_tokens)
+        try:
+            return await drive_async(plan, call)
+        except AllProvidersFailed as exc:
+            record_failures(self.usage_ledger, exc.attempts)
+            raise
+
+    # -- generate ------------------------------------------------------------------------------
+    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any
+                  ) -> ChatResult:
+        if self.streaming:
+            from langchain_core.language_models.chat_models import generate_from_stream
+
+            return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
+        flag = kwargs.pop("cache", None)
+        stop = stop or self.stop
+        cands, extra = self._call_candidates(kwargs)
+        hit = self.cache_lookup(cands, messages, kwargs, flag)
+        if hit is not None:
+            return ChatResult(generations=[ChatGeneration(message=self._hit_message(hit[0],
+                                                                                    hit[2])[0])])
+        outcome = self.run_sync(cands, messages, extra, partial(_call, stop=stop, kwargs=kwargs))
+        message = settle_success(self.usage_ledger, outcome, outcome.value)
+        self._cache_store(outcome, messages, kwargs, flag, message)
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    async def _agenerate(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                         run_manager: AsyncCallbackManagerForLLMRun | None = None,
+                         **kwargs: Any) -> ChatResult:
+        if self.streaming:
+            from langchain_core.language_models.chat_models import agenerate_from_stream
+
+            return await agenerate_from_stream(self._astream(messages, stop, run_manager,
+                                                             **kwargs))
+        flag = kwargs.pop("cache", None)
+        stop = stop or self.stop
+        cands, extra = self._call_candidates(kwargs)
+        hit = self.cache_lookup(cands, messages, kwargs, flag)
+        if hit is not None:
+            return ChatResult(generations=[ChatGeneration(message=self._hit_message(hit[0],
+                                                                                    hit[2])[0])])
+        outcome = await self.run_async(cands, messages, extra,
+                                       partial(_acall, stop=stop, kwargs=kwargs))
+        message = settle_success(self.usage_ledger, outcome, outcome.value)
+        self._cache_store(outcome, messages, kwargs, flag, message)
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    # -- stream --------------------------------------------------------------------------------
+    def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any
+                ) -> Iterator[ChatGenerationChunk]:
+        flag = kwargs.pop("cache", None)
+        stop = stop or self.stop
+        cands, extra = self._call_candidates(kwargs)
+        hit = self.cache_lookup(cands, messages, kwargs, flag)
+        if hit is not None:
+            yield from self._replay(hit[0], hit[2], run_manager)
+            return
+        outcome = self.run_sync(cands, messages, extra, partial(_open, stop=stop, kwargs=kwargs))
+        head: Head = outcome.value
+        seen: list[ChatGenerationChunk] = []
+        try:
+            for chunk in chain(head.prefix, head.rest):
+                seen.append(chunk)
+                if run_manager:
+                    run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                yield chunk
+        except Exception as exc:
+            raise stream_failed(self.usage_ledger, outcome, exc) from exc
+        except BaseException:
+            outcome.candidate.breaker.release()
+            raise
+        yield self._finish_stream(outcome, seen, messages, kwargs, flag)
+
+    async def _astream(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                       run_manager: AsyncCallbackManagerForLLMRun | None = None, **kwargs: Any
+                       ) -> AsyncIterator[ChatGenerationChunk]:
+        flag = kwargs.pop("cache", None)
+        stop = stop or self.stop
+        cands, extra = self._call_candidates(kwargs)
+        hit = self.cache_lookup(cands, messages, kwargs, flag)
+        if hit is not None:
+            for chunk in self._replay(hit[0], hit[2], None):
+                if run_manager:
+                    await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                yield chunk
+            return
+        outcome = await self.run_async(cands, messages, extra,
+                                       partial(_aopen, stop=stop, kwargs=kwargs))
+        head: Head = outcome.value
+        seen: list[ChatGenerationChunk] = []
+        try:
+            for chunk in head.prefix:
+                seen.append(chunk)
+                if run_manager:
+                    await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                yield chunk
+            async for chunk in head.rest:
+                seen.append(chunk)
+                if run_manager:
+                    await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                yield chunk
+        except Exception as exc:
+            raise stream_failed(self.usage_ledger, outcome, exc) from exc
+        except BaseException:
+            outcome.candidate.breaker.release()
+            raise
+        yield self._finish_stream(outcome, seen, messages, kwargs, flag)
+
+    def _finish_stream(self, outcome: Outcome, seen: list[ChatGenerationChunk],
+                       messages: list[BaseMessage], kwargs: dict[str, Any], flag: bool | None
+                       ) -> ChatGenerationChunk:
+        """Settle a finished stream; the returned empty chunk carries our metadata."""
+        final = aggregate(seen)
+        settle_success(self.usage_ledger, outcome, final)
+        self._cache_store(outcome, messages, kwargs, flag, final,
+                          chunks=[strip_metadata(c.message) for c in seen])
+        return ChatGenerationChunk(message=AIMessageChunk(
+            content="", response_metadata={"localagent": final.response_metadata["localagent"]}))
+
+    def _replay(self, cand: Candidate, entry: dict[str, Any],
+                run_manager: CallbackManagerForLLMRun | None) -> Iterator[ChatGenerationChunk]:
+        message, chunks = self._hit_message(cand, entry)
+        for piece in chunks or [to_chunk(strip_metadata(message))]:
+            chunk = ChatGenerationChunk(message=to_chunk(piece))
+            if run_manager:
+                run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+            yield chunk
+        yield ChatGenerationChunk(message=AIMessageChunk(
+            content="", response_metadata={"localagent": message.response_metadata["localagent"]}))
+
+    # -- tools and structured output -----------------------------------------------------------
+    def bind_tools(self, tools: Sequence[Any], *, tool_choice: Any = None, **kwargs: Any
+                   ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Bind tools; each provider formats them its own way at call time."""
+        return self.bind(tools=list(tools), tool_choice=tool_choice, tool_options=kwargs)
+
+    def with_structured_output(self, schema: dict[str, Any] | type, *,
+                               include_raw: bool = False, **kwargs: Any
+                               ) -> Runnable[LanguageModelInput, dict[str, Any] | Any]:
+        """Structured output with failover: each provider uses its own native method."""
+        from providers.structured import structured_runnable
+
+        return structured_runnable(self, schema, include_raw=include_raw, kwargs=kwargs)
+
+
+def _call(action: Call, *, stop: list[str] | None, kwargs: dict[str, Any]) -> BaseMessage:
+    model, bound = call_target(action.candidate.runnable)
+    if model is None:
+        return action.candidate.runnable.invoke(action.messages, stop=stop, **kwargs)
+    result = model._generate(action.messages, stop=stop, **{**bound, **kwargs})
+    return result.generations[0].message
+
+
+async def _acall(action: Call, *, stop: list[str] | None, kwargs: dict[str, Any]
+                 ) -> BaseMessage:
+    model, bound = call_target(action.candidate.runnable)
+    if model is None:
+        return await action.candidate.runnable.ainvoke(action.messages, stop=stop, **kwargs)
+    result = await model._agenerate(action.messages, stop=stop, **{**bound, **kwargs})
+    return result.generations[0].message
+
+
+def _open(action: Call, *, stop: list[str] | None, kwargs: dict[str, Any]) -> Head:
+    model, bound = call_target(action.candidate.runnable)
+    return open_stream(model, action.candidate.runnable, action.messages, stop,
+                       {**bound, **kwargs})
+
+
+async def _aopen(action: Call, *, stop: list[str] | None, kwargs: dict[str, Any]) -> Head:
+    model, bound = call_target(action.candidate.runnable)
+    return await aopen_stream(model, action.candidate.runnable, action.messages, stop,
+                              {**bound, **kwargs})

@@ -1,0 +1,45 @@
+"""Provider settings: the shape the configuration layer fills in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from providers.policy import CachePolicy, Price, ProviderPolicy
+
+DEFAULT_CHAIN = ["ollama", "local"]
+
+
+class ProviderSettings(BaseModel):
+    """How to reach one provider. Unset fields fall back to the provider's own env vars."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str | None = Field(None, description="default model for this provider")
+    base_url: str | None = None
+    api_key: SecretStr | None = None
+    timeout: float = Field(60.0, gt=0)
+    temperature: float | None = None
+    max_tokens: int | None = Field(None, gt=0)
+    max_context: int = Field(32768, gt=0, description="cap on the context window we ask for")
+    safety_settings: dict[str, str] | None = Field(
+        None, description="gemini: harm category -> block threshold")
+    options: dict[str, Any] = Field(default_factory=dict, description="extra client kwargs")
+    policy: ProviderPolicy = Field(default_factory=ProviderPolicy)
+
+
+class ProvidersConfig(BaseModel):
+    """Every provider's settings, named chains, and the chain used when none is named."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    providers: dict[str, ProviderSettings] = Field(default_factory=dict)
+    chains: dict[str, list[str]] = Field(default_factory=dict)
+    default_chain: list[str] = Field(default_factory=lambda: list(DEFAULT_CHAIN))
+    deadline: float = Field(300.0, gt=0)
+    cache: CachePolicy = Field(default_factory=CachePolicy)
+    prices: dict[str, Price] = Field(default_factory=dict)
+
+    def for_provider(self, name: str) -> ProviderSettings:
+        return self.providers.get(name) or ProviderSettings()

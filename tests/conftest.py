@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from providers.breaker import reset_breakers
+from providers.factory import clear_clients
+from providers.ratelimit import reset_limiters
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path, monkeypatch) -> Iterator[None]:
+    """Fresh process-wide breakers, limiters, clients and cache dir for every test."""
+    monkeypatch.setenv("LOCALAGENT_CACHE_DIR", str(tmp_path / "cache"))
+    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "GOOGLE_API_KEY", "GEMINI_API_KEY",
+                "PPLX_API_KEY", "PERPLEXITY_API_KEY", "OLLAMA_HOST"):
+        monkeypatch.delenv(var, raising=False)
+    reset_breakers()
+    reset_limiters()
+    clear_clients()
+    yield
+    reset_breakers()
+    reset_limiters()
+    clear_clients()
+
+
+@pytest.fixture
+def backup_server() -> Iterator[HTTPServer]:
+    server = HTTPServer(host="127.0.0.1", port=0)
+    server.start()
+    yield server
+    server.clear()
+    if server.is_running():
+        server.stop()
+
+
+@pytest.fixture
+def refused_url() -> str:
+    """A loopback address where nothing listens."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
