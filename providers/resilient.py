@@ -254,13 +254,14 @@ class ResilientChatModel(BaseChatModel):
         flag = kwargs.pop("cache", None)
         stop = stop or self.stop
         cands, extra = self._call_candidates(kwargs)
-        hit = self.cache_lookup(cands, messages, kwargs, flag)
+        keyed = {**kwargs, "stop": stop} if stop else kwargs
+        hit = self.cache_lookup(cands, messages, keyed, flag)
         if hit is not None:
             return ChatResult(generations=[ChatGeneration(message=self._hit_message(hit[0],
                                                                                     hit[2])[0])])
         outcome = self.run_sync(cands, messages, extra, partial(_call, stop=stop, kwargs=kwargs))
         message = settle_success(self.usage_ledger, outcome, outcome.value)
-        self._cache_store(outcome, messages, kwargs, flag, message)
+        self._cache_store(outcome, messages, keyed, flag, message)
         return ChatResult(generations=[ChatGeneration(message=message)])
 
     async def _agenerate(self, messages: list[BaseMessage], stop: list[str] | None = None,
@@ -274,14 +275,15 @@ class ResilientChatModel(BaseChatModel):
         flag = kwargs.pop("cache", None)
         stop = stop or self.stop
         cands, extra = self._call_candidates(kwargs)
-        hit = self.cache_lookup(cands, messages, kwargs, flag)
+        keyed = {**kwargs, "stop": stop} if stop else kwargs
+        hit = self.cache_lookup(cands, messages, keyed, flag)
         if hit is not None:
             return ChatResult(generations=[ChatGeneration(message=self._hit_message(hit[0],
                                                                                     hit[2])[0])])
         outcome = await self.run_async(cands, messages, extra,
                                        partial(_acall, stop=stop, kwargs=kwargs))
         message = settle_success(self.usage_ledger, outcome, outcome.value)
-        self._cache_store(outcome, messages, kwargs, flag, message)
+        self._cache_store(outcome, messages, keyed, flag, message)
         return ChatResult(generations=[ChatGeneration(message=message)])
 
     # -- stream --------------------------------------------------------------------------------
@@ -291,7 +293,8 @@ class ResilientChatModel(BaseChatModel):
         flag = kwargs.pop("cache", None)
         stop = stop or self.stop
         cands, extra = self._call_candidates(kwargs)
-        hit = self.cache_lookup(cands, messages, kwargs, flag)
+        keyed = {**kwargs, "stop": stop} if stop else kwargs
+        hit = self.cache_lookup(cands, messages, keyed, flag)
         if hit is not None:
             yield from self._replay(hit[0], hit[2], run_manager)
             return
@@ -309,7 +312,7 @@ class ResilientChatModel(BaseChatModel):
         except BaseException:
             outcome.candidate.breaker.release()
             raise
-        yield self._finish_stream(outcome, seen, messages, kwargs, flag)
+        yield self._finish_stream(outcome, seen, messages, keyed, flag)
 
     async def _astream(self, messages: list[BaseMessage], stop: list[str] | None = None,
                        run_manager: AsyncCallbackManagerForLLMRun | None = None, **kwargs: Any
@@ -317,7 +320,8 @@ class ResilientChatModel(BaseChatModel):
         flag = kwargs.pop("cache", None)
         stop = stop or self.stop
         cands, extra = self._call_candidates(kwargs)
-        hit = self.cache_lookup(cands, messages, kwargs, flag)
+        keyed = {**kwargs, "stop": stop} if stop else kwargs
+        hit = self.cache_lookup(cands, messages, keyed, flag)
         if hit is not None:
             for chunk in self._replay(hit[0], hit[2], None):
                 if run_manager:
@@ -344,7 +348,7 @@ class ResilientChatModel(BaseChatModel):
         except BaseException:
             outcome.candidate.breaker.release()
             raise
-        yield self._finish_stream(outcome, seen, messages, kwargs, flag)
+        yield self._finish_stream(outcome, seen, messages, keyed, flag)
 
     def _finish_stream(self, outcome: Outcome, seen: list[ChatGenerationChunk],
                        messages: list[BaseMessage], kwargs: dict[str, Any], flag: bool | None

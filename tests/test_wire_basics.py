@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from providers.resilient import ResilientChatModel
-from tests.wire import PERPLEXITY, PROTOCOLS, CITATIONS, Protocol
+from tests.wire import CITATIONS, PERPLEXITY, PROTOCOLS, Protocol
 
 
 def serve(server, protocol: Protocol, handler) -> None:

@@ -129,8 +129,8 @@ def _gemini_build(url: str, timeout: float) -> BaseChatModel:
 
 
 def _gemini_piece(text: str, finish: bool) -> dict[str, Any]:
-    piece: dict[str, Any] = {"candidates": [{"content": {"role": "model", "parts": [{"text": text}]},
-                                             "index": 0}],
+    content = {"role": "model", "parts": [{"text": text}]}
+    piece: dict[str, Any] = {"candidates": [{"content": content, "index": 0}],
                              "modelVersion": "gemini-2.0-flash"}
     if finish:
         piece["candidates"][0]["finishReason"] = "STOP"
