@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from functools import partial
+from functools import cached_property, partial
 from itertools import chain
 from typing import Any
 
@@ -69,7 +69,6 @@ class ResilientChatModel(BaseChatModel):
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
-    _candidates: list[Candidate] | None = PrivateAttr(default=None)
     _tool_sets: dict[tuple[Any, ...], tuple[Any, list[Candidate], int]] = PrivateAttr(
         default_factory=dict)
     _cache: ResponseCache | None = PrivateAttr(default=None)
@@ -87,6 +86,12 @@ class ResilientChatModel(BaseChatModel):
     @property
     def _identifying_params(self) -> dict[str, Any]:
         return {"chain": [c.name for c in self.base_candidates()]}
+
+    def _get_invocation_params(self, stop: list[str] | None = None, **kwargs: Any
+                               ) -> dict[str, Any]:
+        # The default dumps the whole model (every wrapped client) on every call.
+        return {"_type": self._llm_type, "chain": [c.name for c in self.chain], "stop": stop,
+                **kwargs}
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         name = kwargs.get("model") or self.base_candidates()[0].name
@@ -118,18 +123,25 @@ class ResilientChatModel(BaseChatModel):
 
     # -- candidates ----------------------------------------------------------------------------
     def base_candidates(self) -> list[Candidate]:
-        if self._candidates is None:
-            default = self.policy
-            if self.timeout is not None or self.max_retries is not None:
-                retry = default.retry
-                if self.max_retries is not None:
-                    retry = RetryPolicy(**{**retry.model_dump(), "max_retries": self.max_retries})
-                default = default.model_copy(update={
-                    "retry": retry, "timeout": self.timeout or default.timeout})
-            models = [self._with_standard_params(m) for m in self.models]
-            self._candidates = cands_mod.build_candidates(models, self.names, default,
-                                                          self.policies)
-        return self._candidates
+        """The chain as named candidates; built once (a hot path: every call reads it)."""
+        return self.chain
+
+    def reset_chain(self) -> None:
+        """Rebuild candidates on next use (after breakers or limiters were reset)."""
+        self.__dict__.pop("chain", None)
+
+    @cached_property
+    def chain(self) -> list[Candidate]:
+        """Candidates in fallback order, built on first use."""
+        default = self.policy
+        if self.timeout is not None or self.max_retries is not None:
+            retry = default.retry
+            if self.max_retries is not None:
+                retry = RetryPolicy(**{**retry.model_dump(), "max_retries": self.max_retries})
+            default = default.model_copy(update={
+                "retry": retry, "timeout": self.timeout or default.timeout})
+        models = [self._with_standard_params(m) for m in self.models]
+        return cands_mod.build_candidates(models, self.names, default, self.policies)
 
     def _with_standard_params(self, model: BaseChatModel) -> BaseChatModel:
         update: dict[str, Any] = {}
@@ -260,9 +272,10 @@ class ResilientChatModel(BaseChatModel):
             return ChatResult(generations=[ChatGeneration(message=self._hit_message(hit[0],
                                                                                     hit[2])[0])])
         outcome = self.run_sync(cands, messages, extra, partial(_call, stop=stop, kwargs=kwargs))
-        message = settle_success(self.usage_ledger, outcome, outcome.value)
+        result: ChatResult = outcome.value
+        message = settle_success(self.usage_ledger, outcome, result.generations[0].message)
         self._cache_store(outcome, messages, keyed, flag, message)
-        return ChatResult(generations=[ChatGeneration(message=message)])
+        return result
 
     async def _agenerate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                          run_manager: AsyncCallbackManagerForLLMRun | None = None,
@@ -282,9 +295,10 @@ class ResilientChatModel(BaseChatModel):
                                                                                     hit[2])[0])])
         outcome = await self.run_async(cands, messages, extra,
                                        partial(_acall, stop=stop, kwargs=kwargs))
-        message = settle_success(self.usage_ledger, outcome, outcome.value)
+        result: ChatResult = outcome.value
+        message = settle_success(self.usage_ledger, outcome, result.generations[0].message)
         self._cache_store(outcome, messages, keyed, flag, message)
-        return ChatResult(generations=[ChatGeneration(message=message)])
+        return result
 
     # -- stream --------------------------------------------------------------------------------
     def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
@@ -387,21 +401,24 @@ class ResilientChatModel(BaseChatModel):
         return structured_runnable(self, schema, include_raw=include_raw, kwargs=kwargs)
 
 
-def _call(action: Call, *, stop: list[str] | None, kwargs: dict[str, Any]) -> BaseMessage:
+def _as_result(message: BaseMessage) -> ChatResult:
+    return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+def _call(action: Call, *, stop: list[str] | None, kwargs: dict[str, Any]) -> ChatResult:
     model, bound = call_target(action.candidate.runnable)
     if model is None:
-        return action.candidate.runnable.invoke(action.messages, stop=stop, **kwargs)
-    result = model._generate(action.messages, stop=stop, **{**bound, **kwargs})
-    return result.generations[0].message
+        return _as_result(action.candidate.runnable.invoke(action.messages, stop=stop, **kwargs))
+    return model._generate(action.messages, stop=stop, **{**bound, **kwargs})
 
 
 async def _acall(action: Call, *, stop: list[str] | None, kwargs: dict[str, Any]
-                 ) -> BaseMessage:
+                 ) -> ChatResult:
     model, bound = call_target(action.candidate.runnable)
     if model is None:
-        return await action.candidate.runnable.ainvoke(action.messages, stop=stop, **kwargs)
-    result = await model._agenerate(action.messages, stop=stop, **{**bound, **kwargs})
-    return result.generations[0].message
+        message = await action.candidate.runnable.ainvoke(action.messages, stop=stop, **kwargs)
+        return _as_result(message)
+    return await model._agenerate(action.messages, stop=stop, **{**bound, **kwargs})
 
 
 def _open(action: Call, *, stop: list[str] | None, kwargs: dict[str, Any]) -> Head:
