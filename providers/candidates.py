@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlparse
 
@@ -93,43 +93,39 @@ def build_candidates(models: Sequence[BaseChatModel], names: Sequence[str] | Non
     return result
 
 
+def _rebind(candidates: list[Candidate], make: Callable[[Any], Any], unsupported: str,
+            cannot: str) -> list[Candidate]:
+    """Each candidate's runnable remade with ``make``; one that cannot is skipped, not failed."""
+    result = []
+    for cand in candidates:
+        skip = None
+        try:
+            runnable = make(cand.runnable)
+        except NotImplementedError:
+            runnable, skip = cand.runnable, unsupported
+        except (ValueError, TypeError) as exc:
+            runnable, skip = cand.runnable, f"{cannot}: {exc}"
+        result.append(dataclasses.replace(cand, runnable=runnable,
+                                          skip_reason=skip or cand.skip_reason))
+    return result
+
+
 def with_tools(candidates: list[Candidate], tools: Sequence[Any], tool_choice: Any,
                extra: dict[str, Any]) -> list[Candidate]:
-    """Each candidate bound with its own provider's ``bind_tools``; one that cannot is skipped."""
-    bound = []
-    for cand in candidates:
-        kwargs = dict(extra)
-        if tool_choice is not None:
-            kwargs["tool_choice"] = tool_choice
-        try:
-            runnable = cand.runnable.bind_tools(tools, **kwargs)
-            skip = None
-        except NotImplementedError:
-            runnable, skip = cand.runnable, "does not support tool calling"
-        except (ValueError, TypeError) as exc:
-            runnable, skip = cand.runnable, f"cannot bind these tools: {exc}"
-        bound.append(_replace(cand, runnable, skip))
-    return bound
+    """Each candidate bound with its own provider's ``bind_tools``."""
+    kwargs = dict(extra)
+    if tool_choice is not None:
+        kwargs["tool_choice"] = tool_choice
+    return _rebind(candidates, lambda model: model.bind_tools(tools, **kwargs),
+                   "does not support tool calling", "cannot bind these tools")
 
 
 def with_schema(candidates: list[Candidate], schema: Any, kwargs: dict[str, Any]
                 ) -> list[Candidate]:
     """Each candidate's own ``with_structured_output`` (raw message kept for accounting)."""
-    result = []
-    for cand in candidates:
-        try:
-            runnable = cand.runnable.with_structured_output(schema, include_raw=True, **kwargs)
-            skip = None
-        except NotImplementedError:
-            runnable, skip = cand.runnable, "does not support structured output"
-        except (ValueError, TypeError) as exc:
-            runnable, skip = cand.runnable, f"cannot produce this schema: {exc}"
-        result.append(_replace(cand, runnable, skip))
-    return result
-
-
-def _replace(cand: Candidate, runnable: Any, skip: str | None) -> Candidate:
-    return dataclasses.replace(cand, runnable=runnable, skip_reason=skip or cand.skip_reason)
+    return _rebind(candidates,
+                   lambda model: model.with_structured_output(schema, include_raw=True, **kwargs),
+                   "does not support structured output", "cannot produce this schema")
 
 
 def schema_fingerprint(schema: Any) -> Any:

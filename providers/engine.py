@@ -9,7 +9,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.messages import BaseMessage
 
@@ -189,10 +189,19 @@ def _retry_delay(err: ProviderError, retryable: bool, retries: int, cand: Candid
     return delay
 
 
+def _advance(plan: Plan, result: Any = None, error: BaseException | None = None
+             ) -> tuple[bool, Any]:
+    """Feed a call's result (or error) to the plan: (done, final outcome or next action)."""
+    try:
+        return False, (plan.throw(error) if error is not None else plan.send(result))
+    except StopIteration as stop:
+        return True, stop.value
+
+
 def drive_sync(plan: Plan, call: Callable[[Call], Any]) -> Outcome:
     """Run a plan on this thread: ``time.sleep`` for waits, ``call`` for provider calls."""
-    action = next(plan)
-    while True:
+    done, action = False, next(plan)  # action: an Action until done, then the Outcome
+    while not done:
         try:
             if isinstance(action, Sleep):
                 time.sleep(action.seconds)
@@ -200,21 +209,16 @@ def drive_sync(plan: Plan, call: Callable[[Call], Any]) -> Outcome:
             else:
                 result = call(action)
         except BaseException as exc:
-            try:
-                action = plan.throw(exc)
-            except StopIteration as stop:
-                return stop.value
+            done, action = _advance(plan, error=exc)
             continue
-        try:
-            action = plan.send(result)
-        except StopIteration as stop:
-            return stop.value
+        done, action = _advance(plan, result)
+    return cast(Outcome, action)
 
 
 async def drive_async(plan: Plan, call: Callable[[Call], Awaitable[Any]]) -> Outcome:
     """Run a plan on the event loop; every attempt is bounded by its timeout."""
-    action = next(plan)
-    while True:
+    done, action = False, next(plan)  # action: an Action until done, then the Outcome
+    while not done:
         try:
             if isinstance(action, Sleep):
                 await asyncio.sleep(action.seconds)
@@ -223,12 +227,7 @@ async def drive_async(plan: Plan, call: Callable[[Call], Awaitable[Any]]) -> Out
                 async with asyncio.timeout(action.timeout):
                     result = await call(action)
         except BaseException as exc:
-            try:
-                action = plan.throw(exc)
-            except StopIteration as stop:
-                return stop.value
+            done, action = _advance(plan, error=exc)
             continue
-        try:
-            action = plan.send(result)
-        except StopIteration as stop:
-            return stop.value
+        done, action = _advance(plan, result)
+    return cast(Outcome, action)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from dataclasses import dataclass
 from functools import cached_property, partial
 from itertools import chain
 from typing import Any
@@ -40,6 +41,16 @@ from providers.streaming import Head, aggregate, aopen_stream, call_target, open
 from providers.tokens import CHARS_PER_TOKEN
 
 _MAX_TOOL_SETS = 32
+
+
+@dataclass
+class _CallSetup:
+    flag: bool | None
+    stop: list[str] | None
+    cands: list[Candidate]
+    extra: int
+    keyed: dict[str, Any]
+    hit: tuple[Candidate, str, Any] | None
 CacheHit = tuple[Candidate, BaseMessage, list[BaseMessage]]
 
 
@@ -256,6 +267,24 @@ class ResilientChatModel(BaseChatModel):
             raise
 
     # -- generate ------------------------------------------------------------------------------
+    def _prepare(self, messages: list[BaseMessage], stop: list[str] | None,
+                 kwargs: dict[str, Any]) -> _CallSetup:
+        """What every entry point does first: candidates, cache key params, cache lookup.
+        Pops our own kwargs (cache, tools) so the rest can go to the provider."""
+        flag = kwargs.pop("cache", None)
+        stop = stop or self.stop
+        cands, extra = self._call_candidates(kwargs)
+        keyed = {**kwargs, "stop": stop} if stop else kwargs
+        return _CallSetup(flag, stop, cands, extra, keyed,
+                          self.cache_lookup(cands, messages, keyed, flag))
+
+    def _finish_generate(self, outcome: Outcome, messages: list[BaseMessage],
+                         call: _CallSetup) -> ChatResult:
+        result: ChatResult = outcome.value
+        message = settle_success(self.usage_ledger, outcome, result.generations[0].message)
+        self._cache_store(outcome, messages, call.keyed, call.flag, message)
+        return result
+
     def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                   run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any
                   ) -> ChatResult:
@@ -263,19 +292,13 @@ class ResilientChatModel(BaseChatModel):
             from langchain_core.language_models.chat_models import generate_from_stream
 
             return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
-        flag = kwargs.pop("cache", None)
-        stop = stop or self.stop
-        cands, extra = self._call_candidates(kwargs)
-        keyed = {**kwargs, "stop": stop} if stop else kwargs
-        hit = self.cache_lookup(cands, messages, keyed, flag)
+        call = self._prepare(messages, stop, kwargs)
+        hit = call.hit
         if hit is not None:
-            return ChatResult(generations=[ChatGeneration(message=self._hit_message(hit[0],
-                                                                                    hit[2])[0])])
-        outcome = self.run_sync(cands, messages, extra, partial(_call, stop=stop, kwargs=kwargs))
-        result: ChatResult = outcome.value
-        message = settle_success(self.usage_ledger, outcome, result.generations[0].message)
-        self._cache_store(outcome, messages, keyed, flag, message)
-        return result
+            return _as_result(self._hit_message(hit[0], hit[2])[0])
+        outcome = self.run_sync(call.cands, messages, call.extra,
+                                partial(_call, stop=call.stop, kwargs=kwargs))
+        return self._finish_generate(outcome, messages, call)
 
     async def _agenerate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                          run_manager: AsyncCallbackManagerForLLMRun | None = None,
@@ -285,34 +308,25 @@ class ResilientChatModel(BaseChatModel):
 
             return await agenerate_from_stream(self._astream(messages, stop, run_manager,
                                                              **kwargs))
-        flag = kwargs.pop("cache", None)
-        stop = stop or self.stop
-        cands, extra = self._call_candidates(kwargs)
-        keyed = {**kwargs, "stop": stop} if stop else kwargs
-        hit = self.cache_lookup(cands, messages, keyed, flag)
+        call = self._prepare(messages, stop, kwargs)
+        hit = call.hit
         if hit is not None:
-            return ChatResult(generations=[ChatGeneration(message=self._hit_message(hit[0],
-                                                                                    hit[2])[0])])
-        outcome = await self.run_async(cands, messages, extra,
-                                       partial(_acall, stop=stop, kwargs=kwargs))
-        result: ChatResult = outcome.value
-        message = settle_success(self.usage_ledger, outcome, result.generations[0].message)
-        self._cache_store(outcome, messages, keyed, flag, message)
-        return result
+            return _as_result(self._hit_message(hit[0], hit[2])[0])
+        outcome = await self.run_async(call.cands, messages, call.extra,
+                                       partial(_acall, stop=call.stop, kwargs=kwargs))
+        return self._finish_generate(outcome, messages, call)
 
     # -- stream --------------------------------------------------------------------------------
     def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
                 run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any
                 ) -> Iterator[ChatGenerationChunk]:
-        flag = kwargs.pop("cache", None)
-        stop = stop or self.stop
-        cands, extra = self._call_candidates(kwargs)
-        keyed = {**kwargs, "stop": stop} if stop else kwargs
-        hit = self.cache_lookup(cands, messages, keyed, flag)
+        call = self._prepare(messages, stop, kwargs)
+        hit = call.hit
         if hit is not None:
             yield from self._replay(hit[0], hit[2], run_manager)
             return
-        outcome = self.run_sync(cands, messages, extra, partial(_open, stop=stop, kwargs=kwargs))
+        outcome = self.run_sync(call.cands, messages, call.extra,
+                                partial(_open, stop=call.stop, kwargs=kwargs))
         head: Head = outcome.value
         seen: list[ChatGenerationChunk] = []
         try:
@@ -326,24 +340,21 @@ class ResilientChatModel(BaseChatModel):
         except BaseException:
             outcome.candidate.breaker.release()
             raise
-        yield self._finish_stream(outcome, seen, messages, keyed, flag)
+        yield self._finish_stream(outcome, seen, messages, call.keyed, call.flag)
 
     async def _astream(self, messages: list[BaseMessage], stop: list[str] | None = None,
                        run_manager: AsyncCallbackManagerForLLMRun | None = None, **kwargs: Any
                        ) -> AsyncIterator[ChatGenerationChunk]:
-        flag = kwargs.pop("cache", None)
-        stop = stop or self.stop
-        cands, extra = self._call_candidates(kwargs)
-        keyed = {**kwargs, "stop": stop} if stop else kwargs
-        hit = self.cache_lookup(cands, messages, keyed, flag)
+        call = self._prepare(messages, stop, kwargs)
+        hit = call.hit
         if hit is not None:
             for chunk in self._replay(hit[0], hit[2], None):
                 if run_manager:
                     await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                 yield chunk
             return
-        outcome = await self.run_async(cands, messages, extra,
-                                       partial(_aopen, stop=stop, kwargs=kwargs))
+        outcome = await self.run_async(call.cands, messages, call.extra,
+                                       partial(_aopen, stop=call.stop, kwargs=kwargs))
         head: Head = outcome.value
         seen: list[ChatGenerationChunk] = []
         try:
@@ -362,7 +373,7 @@ class ResilientChatModel(BaseChatModel):
         except BaseException:
             outcome.candidate.breaker.release()
             raise
-        yield self._finish_stream(outcome, seen, messages, keyed, flag)
+        yield self._finish_stream(outcome, seen, messages, call.keyed, call.flag)
 
     def _finish_stream(self, outcome: Outcome, seen: list[ChatGenerationChunk],
                        messages: list[BaseMessage], kwargs: dict[str, Any], flag: bool | None

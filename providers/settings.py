@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
@@ -27,6 +28,21 @@ class ProviderSettings(BaseModel):
         None, description="gemini: harm category -> block threshold")
     options: dict[str, Any] = Field(default_factory=dict, description="extra client kwargs")
     policy: ProviderPolicy = Field(default_factory=ProviderPolicy)
+
+    def key(self, *env_vars: str) -> str | None:
+        """The configured API key, else the first of the provider's env vars that is set."""
+        if self.api_key:
+            return self.api_key.get_secret_value()
+        return next((os.environ[v] for v in env_vars if os.environ.get(v)), None)
+
+    def sampling(self, max_tokens_field: str = "max_tokens") -> dict[str, Any]:
+        """temperature / max tokens as the client's own keyword arguments, when set."""
+        out: dict[str, Any] = {}
+        if self.temperature is not None:
+            out["temperature"] = self.temperature
+        if self.max_tokens is not None:
+            out[max_tokens_field] = self.max_tokens
+        return out
 
 
 class ProvidersConfig(BaseModel):

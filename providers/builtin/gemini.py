@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any
 
@@ -14,8 +13,7 @@ from providers.settings import ProviderSettings
 
 
 def _api_key(settings: ProviderSettings) -> str:
-    key = (settings.api_key.get_secret_value() if settings.api_key else None) or \
-        os.environ.get("GOOGLE_API_KEY") or os.environ.get("GEMINI_API_KEY")
+    key = settings.key("GOOGLE_API_KEY", "GEMINI_API_KEY")
     if not key:
         raise ProviderUnavailable(
             "no Gemini API key: set GOOGLE_API_KEY (or GEMINI_API_KEY) or store one with "
@@ -48,10 +46,7 @@ def build(model: str, settings: ProviderSettings) -> BaseChatModel:
     }
     if settings.base_url:
         kwargs["base_url"] = settings.base_url
-    if settings.temperature is not None:
-        kwargs["temperature"] = settings.temperature
-    if settings.max_tokens is not None:
-        kwargs["max_output_tokens"] = settings.max_tokens
+    kwargs.update(settings.sampling("max_output_tokens"))
     safety = _safety(settings)
     if safety:
         kwargs["safety_settings"] = safety

@@ -52,10 +52,7 @@ def build(model: str, settings: ProviderSettings) -> BaseChatModel:
         if length:
             # Ollama's default window is 2048 tokens and silently cuts longer prompts.
             kwargs["num_ctx"] = min(length, settings.max_context)
-    if settings.temperature is not None:
-        kwargs["temperature"] = settings.temperature
-    if settings.max_tokens is not None:
-        kwargs["num_predict"] = settings.max_tokens
+    kwargs.update(settings.sampling("num_predict"))
     return ChatOllama(**kwargs)
 
 

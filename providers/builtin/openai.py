@@ -13,10 +13,6 @@ from providers.registry import ProviderPlugin
 from providers.settings import ProviderSettings
 
 
-def _secret(settings: ProviderSettings) -> str | None:
-    return settings.api_key.get_secret_value() if settings.api_key else None
-
-
 def _build(model: str, settings: ProviderSettings, *, compatible: bool) -> BaseChatModel:
     from langchain_openai import ChatOpenAI
 
@@ -25,7 +21,7 @@ def _build(model: str, settings: ProviderSettings, *, compatible: bool) -> BaseC
         raise ProviderUnavailable(
             "openai-compatible needs a base URL: set providers.openai-compatible.base_url",
             provider="openai-compatible")
-    api_key = _secret(settings) or os.environ.get("OPENAI_API_KEY")
+    api_key = settings.key("OPENAI_API_KEY")
     if not api_key:
         if not compatible:
             raise ProviderUnavailable(
@@ -42,10 +38,7 @@ def _build(model: str, settings: ProviderSettings, *, compatible: bool) -> BaseC
     }
     if base_url:
         kwargs["base_url"] = base_url
-    if settings.temperature is not None:
-        kwargs["temperature"] = settings.temperature
-    if settings.max_tokens is not None:
-        kwargs["max_tokens"] = settings.max_tokens
+    kwargs.update(settings.sampling())
     return ChatOpenAI(**kwargs)
 
 

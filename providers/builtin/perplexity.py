@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any
 
@@ -21,8 +20,7 @@ def build(model: str, settings: ProviderSettings) -> BaseChatModel:
     from langchain_perplexity import ChatPerplexity
     from perplexity import AsyncPerplexity, Perplexity
 
-    key = (settings.api_key.get_secret_value() if settings.api_key else None) or \
-        os.environ.get("PPLX_API_KEY") or os.environ.get("PERPLEXITY_API_KEY")
+    key = settings.key("PPLX_API_KEY", "PERPLEXITY_API_KEY")
     if not key:
         raise ProviderUnavailable(
             "no Perplexity API key: set PPLX_API_KEY (or PERPLEXITY_API_KEY) or store one with "
@@ -37,10 +35,7 @@ def build(model: str, settings: ProviderSettings) -> BaseChatModel:
         "client": Perplexity(**client_kwargs), "async_client": AsyncPerplexity(**client_kwargs),
         **settings.options,
     }
-    if settings.temperature is not None:
-        kwargs["temperature"] = settings.temperature
-    if settings.max_tokens is not None:
-        kwargs["max_tokens"] = settings.max_tokens
+    kwargs.update(settings.sampling())
     return ChatPerplexity(**kwargs)
 
 
