@@ -27,14 +27,26 @@ def _isolated(tmp_path, monkeypatch) -> Iterator[None]:
     clear_clients()
 
 
-@pytest.fixture
-def backup_server() -> Iterator[HTTPServer]:
+def _fresh_server() -> Iterator[HTTPServer]:
+    # One server per test: a slow handler left over from an earlier test must not
+    # block this test's requests.
     server = HTTPServer(host="127.0.0.1", port=0)
     server.start()
     yield server
     server.clear()
     if server.is_running():
         server.stop()
+
+
+@pytest.fixture
+def httpserver() -> Iterator[HTTPServer]:
+    """Overrides pytest-httpserver's session-wide server with a per-test one."""
+    yield from _fresh_server()
+
+
+@pytest.fixture
+def backup_server() -> Iterator[HTTPServer]:
+    yield from _fresh_server()
 
 
 @pytest.fixture
