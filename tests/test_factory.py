@@ -96,3 +96,16 @@ def test_openai_health_reports_bad_key_without_spending_tokens(httpserver) -> No
     assert report["reachable"] is True and report["auth_ok"] is False
     assert "sk-bad" not in str(report)
     assert all(r.path == "/v1/models" for r, _ in httpserver.log)
+
+
+def test_gemini_safety_settings_and_no_sdk_retries() -> None:
+    from providers.builtin import gemini
+
+    model = gemini.build("gemini-2.0-flash", ProviderSettings(
+        api_key="g-key", safety_settings={"harm_category_dangerous_content": "block_none"}))
+    assert model.max_retries == 0  # type: ignore[attr-defined]
+    [(category, threshold)] = model.safety_settings.items()  # type: ignore[attr-defined]
+    assert (category.value, threshold.value) == ("HARM_CATEGORY_DANGEROUS_CONTENT", "BLOCK_NONE")
+    with pytest.raises(ProviderUnavailable, match="safety_settings"):
+        gemini.build("gemini-2.0-flash", ProviderSettings(
+            api_key="g-key", safety_settings={"harm_category_nonsense": "block_none"}))

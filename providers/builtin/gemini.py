@@ -26,12 +26,18 @@ def _safety(settings: ProviderSettings) -> Any:
         return None
     from google.genai.types import HarmBlockThreshold, HarmCategory
 
-    try:
-        return {HarmCategory(k.upper()): HarmBlockThreshold(v.upper())
-                for k, v in settings.safety_settings.items()}
-    except ValueError as exc:
-        raise ProviderUnavailable(f"providers.gemini.safety_settings: {exc}",
-                                  provider="gemini") from exc
+    # The SDK's enums accept any string, so unknown names are caught here.
+    for name, enum in (("harm category", HarmCategory), ("threshold", HarmBlockThreshold)):
+        known = {member.value for member in enum}
+        values = settings.safety_settings.keys() if enum is HarmCategory else \
+            settings.safety_settings.values()
+        for value in values:
+            if value.upper() not in known:
+                raise ProviderUnavailable(
+                    f"providers.gemini.safety_settings: unknown {name} {value!r}; expected one "
+                    f"of {', '.join(sorted(known))}", provider="gemini")
+    return {HarmCategory(k.upper()): HarmBlockThreshold(v.upper())
+            for k, v in settings.safety_settings.items()}
 
 
 def build(model: str, settings: ProviderSettings) -> BaseChatModel:
