@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bench.common import (
@@ -64,6 +65,18 @@ def p1_overhead(quick: bool) -> list[Row]:
     ]
 
 
+def _paired(baseline: Callable[[], object], candidate: Callable[[], object], n: int,
+            before: Callable[[], object] | None = None) -> tuple[float, float]:
+    """Medians of interleaved runs (baseline, candidate, baseline, ...), so drift hits both."""
+    base, cand = [], []
+    for _ in range(n):
+        base.append(timed(baseline, 1)[0])
+        if before is not None:
+            before()
+        cand.append(timed(candidate, 1)[0])
+    return median(base), median(cand)
+
+
 def p2_failover(quick: bool) -> list[Row]:
     """Primary refusing connections / hanging, backup a local OpenAI-compatible server."""
     rows = []
@@ -71,20 +84,21 @@ def p2_failover(quick: bool) -> list[Row]:
     with openai_server() as url:
         backup = openai_client(url)
         timed(lambda: backup.invoke("ping"), 20)
-        base = median(timed(lambda: backup.invoke("ping"), trials * 2))
+        model = ResilientChatModel(models=[openai_client(refused_url()), backup],
+                                   cache_policy=_no_cache())
 
-        refused = openai_client(refused_url())
-        model = ResilientChatModel(models=[refused, backup], cache_policy=_no_cache())
-        firsts = []
-        for _ in range(trials):
+        def fresh_breakers() -> None:
             reset_breakers()
-            model.reset_chain()  # fresh breakers from the registry
-            firsts.append(timed(lambda: model.invoke("ping"), 1)[0])
-        open_ = median(timed(lambda: model.invoke("ping"), trials * 5))
-        first = median(firsts)
+            model.reset_chain()
+
+        base, first = _paired(lambda: backup.invoke("ping"), lambda: model.invoke("ping"),
+                              trials, before=fresh_breakers)
         rows.append(Row("P2 refused: first request", f"{first * 1e3:.2f} ms",
                         f"{base * 1e3:.2f} ms", f"+{(first - base) * 1e3:.2f} ms", "<= +5 ms",
                         first - base <= 0.005))
+        model.invoke("ping")  # opens the breaker
+        base, open_ = _paired(lambda: backup.invoke("ping"), lambda: model.invoke("ping"),
+                              trials * 5)
         rows.append(Row("P2 refused: breaker open", f"{open_ * 1e3:.3f} ms",
                         f"{base * 1e3:.3f} ms", f"{(open_ - base) * 1e3:+.3f} ms",
                         "<= +0.1 ms", open_ - base <= 0.0001))
@@ -95,7 +109,8 @@ def p2_failover(quick: bool) -> list[Row]:
             hung = ResilientChatModel(models=[openai_client(hang, timeout=timeout), backup],
                                       cache_policy=_no_cache())
             first_hang = timed(lambda: hung.invoke("ping"), 1)[0]
-            later = median(timed(lambda: hung.invoke("ping"), trials))
+            base, later = _paired(lambda: backup.invoke("ping"), lambda: hung.invoke("ping"),
+                                  trials)
             skipped = hung.invoke("ping").response_metadata["localagent"]["attempts"][0]
         rows.append(Row("P2 hanging: first request", f"{first_hang * 1e3:.0f} ms",
                         f"timeout {timeout * 1e3:.0f} ms", f"{first_hang / timeout:.2f}x timeout",
