@@ -146,20 +146,22 @@ def p8_limiter(quick: bool) -> list[Row]:
     admitted: list[float] = []
 
     async def caller(start: float) -> None:
-        while time.monotonic() - start < duration:
+        while time.monotonic() - start < duration + 0.05:
             await model.ainvoke("ping")
             admitted.append(time.monotonic() - start)
 
     async def run() -> None:
         start = time.monotonic()
         tasks = [asyncio.create_task(caller(start)) for _ in range(20)]
-        await asyncio.sleep(duration)
+        await asyncio.sleep(duration + 0.1)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
     asyncio.run(run())
-    inside = sorted(t for t in admitted if t <= duration)
+    # slots fall due at 0, 1/rate, ..., duration; the one due at `duration` is admitted a few
+    # ms later by the event loop, hence the 50 ms grace
+    inside = sorted(t for t in admitted if t <= duration + 0.05)
     burst = max(1.0, rpm / 60)
     expected = burst + rpm / 60 * duration
     steady = [t for t in inside if t > 0.25]
