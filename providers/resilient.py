@@ -13,13 +13,14 @@ from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackMana
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.language_models.base import LangSmithParams
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from pydantic import ConfigDict, Field, PrivateAttr
 
 from providers import candidates as cands_mod
 from providers.accounting import UsageLedger
 from providers.cache import ResponseCache, cache_key, sampling_params
+from providers.calls import acall, aopen, as_result, call_once, open_once
 from providers.engine import Call, Candidate, Outcome, drive_async, drive_sync, failover
 from providers.errors import AllProvidersFailed
 from providers.policy import (
@@ -37,7 +38,7 @@ from providers.settle import (
     stream_failed,
     strip_metadata,
 )
-from providers.streaming import Head, aggregate, aopen_stream, call_target, open_stream, to_chunk
+from providers.streaming import Head, aggregate, call_target, to_chunk
 from providers.tokens import CHARS_PER_TOKEN
 
 _MAX_TOOL_SETS = 32
@@ -295,9 +296,9 @@ class ResilientChatModel(BaseChatModel):
         call = self._prepare(messages, stop, kwargs)
         hit = call.hit
         if hit is not None:
-            return _as_result(self._hit_message(hit[0], hit[2])[0])
+            return as_result(self._hit_message(hit[0], hit[2])[0])
         outcome = self.run_sync(call.cands, messages, call.extra,
-                                partial(_call, stop=call.stop, kwargs=kwargs))
+                                partial(call_once, stop=call.stop, kwargs=kwargs))
         return self._finish_generate(outcome, messages, call)
 
     async def _agenerate(self, messages: list[BaseMessage], stop: list[str] | None = None,
@@ -311,9 +312,9 @@ class ResilientChatModel(BaseChatModel):
         call = self._prepare(messages, stop, kwargs)
         hit = call.hit
         if hit is not None:
-            return _as_result(self._hit_message(hit[0], hit[2])[0])
+            return as_result(self._hit_message(hit[0], hit[2])[0])
         outcome = await self.run_async(call.cands, messages, call.extra,
-                                       partial(_acall, stop=call.stop, kwargs=kwargs))
+                                       partial(acall, stop=call.stop, kwargs=kwargs))
         return self._finish_generate(outcome, messages, call)
 
     # -- stream --------------------------------------------------------------------------------
@@ -326,7 +327,7 @@ class ResilientChatModel(BaseChatModel):
             yield from self._replay(hit[0], hit[2], run_manager)
             return
         outcome = self.run_sync(call.cands, messages, call.extra,
-                                partial(_open, stop=call.stop, kwargs=kwargs))
+                                partial(open_once, stop=call.stop, kwargs=kwargs))
         head: Head = outcome.value
         seen: list[ChatGenerationChunk] = []
         try:
@@ -354,7 +355,7 @@ class ResilientChatModel(BaseChatModel):
                 yield chunk
             return
         outcome = await self.run_async(call.cands, messages, call.extra,
-                                       partial(_aopen, stop=call.stop, kwargs=kwargs))
+                                       partial(aopen, stop=call.stop, kwargs=kwargs))
         head: Head = outcome.value
         seen: list[ChatGenerationChunk] = []
         try:
@@ -410,35 +411,3 @@ class ResilientChatModel(BaseChatModel):
         from providers.structured import structured_runnable
 
         return structured_runnable(self, schema, include_raw=include_raw, kwargs=kwargs)
-
-
-def _as_result(message: BaseMessage) -> ChatResult:
-    return ChatResult(generations=[ChatGeneration(message=message)])
-
-
-def _call(action: Call, *, stop: list[str] | None, kwargs: dict[str, Any]) -> ChatResult:
-    model, bound = call_target(action.candidate.runnable)
-    if model is None:
-        return _as_result(action.candidate.runnable.invoke(action.messages, stop=stop, **kwargs))
-    return model._generate(action.messages, stop=stop, **{**bound, **kwargs})
-
-
-async def _acall(action: Call, *, stop: list[str] | None, kwargs: dict[str, Any]
-                 ) -> ChatResult:
-    model, bound = call_target(action.candidate.runnable)
-    if model is None:
-        message = await action.candidate.runnable.ainvoke(action.messages, stop=stop, **kwargs)
-        return _as_result(message)
-    return await model._agenerate(action.messages, stop=stop, **{**bound, **kwargs})
-
-
-def _open(action: Call, *, stop: list[str] | None, kwargs: dict[str, Any]) -> Head:
-    model, bound = call_target(action.candidate.runnable)
-    return open_stream(model, action.candidate.runnable, action.messages, stop,
-                       {**bound, **kwargs})
-
-
-async def _aopen(action: Call, *, stop: list[str] | None, kwargs: dict[str, Any]) -> Head:
-    model, bound = call_target(action.candidate.runnable)
-    return await aopen_stream(model, action.candidate.runnable, action.messages, stop,
-                              {**bound, **kwargs})
