@@ -81,14 +81,11 @@ class ResponseCache:
         value = self._store().get(key)
         return value if isinstance(value, dict) else None
 
-    def get_message(self, key: str) -> tuple[BaseMessage, list[BaseMessage]] | None:
-        """The cached final message and, when it came from a stream, its chunks."""
-        entry = self.get(key)
-        if entry is None:
-            return None
+    @staticmethod
+    def decode(entry: dict[str, Any]) -> tuple[BaseMessage, list[BaseMessage]]:
+        """A cached entry's final message and, when it came from a stream, its chunks."""
         message = messages_from_dict([entry["message"]])[0]
-        chunks = messages_from_dict(entry.get("chunks") or [])
-        return message, chunks
+        return message, messages_from_dict(entry.get("chunks") or [])
 
     def put_message(self, key: str, message: BaseMessage,
                     chunks: list[BaseMessage] | None = None, extra: dict[str, Any] | None = None

@@ -62,25 +62,12 @@ class RateLimiter:
         if policy.tpm:
             self._tokens = TokenBucket(policy.tpm / 60.0, policy.tpm, clock)
 
-    @property
-    def active(self) -> bool:
-        return self._requests is not None or self._tokens is not None
-
     def reserve(self, tokens: float, max_wait: float | None = None) -> Reservation | None:
         """Debit one request and ``tokens``; None (nothing debited) if the wait would be longer
         than ``max_wait`` (default: the policy's bound)."""
         bound = self.policy.max_wait_seconds if max_wait is None else max_wait
         with self._lock:
-            now = self._clock()
-            wait = 0.0
-            token_cost = 0.0
-            if self._requests is not None:
-                self._requests.refill(now)
-                wait = self._requests.wait_after(1.0)
-            if self._tokens is not None:
-                self._tokens.refill(now)
-                token_cost = min(float(tokens), self._tokens.capacity)
-                wait = max(wait, self._tokens.wait_after(token_cost))
+            token_cost, wait = self._cost_and_wait(tokens)
             if wait > bound:
                 return None
             if self._requests is not None:
@@ -106,16 +93,22 @@ class RateLimiter:
             self._tokens.level -= actual_tokens - reservation.tokens
 
     def expected_wait(self, tokens: float = 0.0) -> float:
+        """Seconds a request of ``tokens`` would wait now (nothing is reserved)."""
         with self._lock:
-            now = self._clock()
-            wait = 0.0
-            if self._requests is not None:
-                self._requests.refill(now)
-                wait = self._requests.wait_after(1.0)
-            if self._tokens is not None:
-                self._tokens.refill(now)
-                wait = max(wait, self._tokens.wait_after(min(tokens, self._tokens.capacity)))
-            return wait
+            return self._cost_and_wait(tokens)[1]
+
+    def _cost_and_wait(self, tokens: float) -> tuple[float, float]:
+        """(token cost, wait) of one request now; lock held."""
+        now = self._clock()
+        wait = token_cost = 0.0
+        if self._requests is not None:
+            self._requests.refill(now)
+            wait = self._requests.wait_after(1.0)
+        if self._tokens is not None:
+            self._tokens.refill(now)
+            token_cost = min(float(tokens), self._tokens.capacity)
+            wait = max(wait, self._tokens.wait_after(token_cost))
+        return token_cost, wait
 
 
 _registry: dict[str, RateLimiter] = {}

@@ -228,12 +228,8 @@ class ResilientChatModel(BaseChatModel):
 
     def _hit_message(self, cand: Candidate, entry: dict[str, Any]
                      ) -> tuple[BaseMessage, list[BaseMessage]]:
-        from langchain_core.messages import messages_from_dict
-
-        message = messages_from_dict([entry["message"]])[0]
-        chunks = messages_from_dict(entry.get("chunks") or [])
-        meta = metadata(cand, [], cost=0.0, cached=True)
-        annotate(message, meta)
+        message, chunks = ResponseCache.decode(entry)
+        annotate(message, metadata(cand, [], cost=0.0, cached=True))
         return message, chunks
 
     def _cache_store(self, outcome: Outcome, messages: list[BaseMessage], kwargs: dict[str, Any],

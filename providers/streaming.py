@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import operator
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -51,16 +52,10 @@ def to_chunk(message: BaseMessage) -> AIMessageChunk:
         usage_metadata=getattr(message, "usage_metadata", None),
         id=message.id,
         tool_call_chunks=[
-            tool_call_chunk(name=c["name"], args=_json(c["args"]), id=c.get("id"), index=i)
+            tool_call_chunk(name=c["name"], args=json.dumps(c["args"]), id=c.get("id"), index=i)
             for i, c in enumerate(calls)
         ],
     )
-
-
-def _json(value: Any) -> str:
-    import json
-
-    return json.dumps(value)
 
 
 def aggregate(chunks: list[ChatGenerationChunk]) -> AIMessage:
