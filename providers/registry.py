@@ -39,7 +39,15 @@ _BUILTIN = {
     "local": "providers.builtin.local",
 }
 _plugins: dict[str, ProviderPlugin] = {}
+_disabled: set[str] = set()
 _lock = threading.Lock()
+
+
+def disable(names: set[str] | list[str]) -> None:
+    """Installed plugins that must not be loaded (``plugins.disabled`` in the config)."""
+    with _lock:
+        _disabled.clear()
+        _disabled.update(names)
 
 
 def register(plugin: ProviderPlugin) -> None:
@@ -64,6 +72,9 @@ def get_plugin(name: str) -> ProviderPlugin:
         module = importlib.import_module(_BUILTIN[name])
         for plugin in getattr(module, "PLUGINS", ()):
             register(plugin)
+    elif name in _disabled:
+        raise ProviderUnavailable(f"provider plugin {name!r} is disabled (plugins.disabled)",
+                                  provider=name)
     else:
         for ep in entry_points(group=ENTRY_POINT_GROUP, name=name):
             hook = ep.load()

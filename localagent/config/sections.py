@@ -1,0 +1,135 @@
+"""The configuration sections. Every default LocalAgent has lives in these models.
+
+Lists replace the value from a lower layer, except the ones named in ``MERGED_LISTS``:
+those accumulate across layers (defaults + user + project + env + flags), so a project
+file can add an allowed command but can never drop a deny pattern or a protected path.
+Mappings (``providers``, ``chains``, ``prices``, every section) merge key by key.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from providers.policy import DEFAULT_DEADLINE_SECONDS
+
+MERGED_LISTS: frozenset[tuple[str, ...]] = frozenset({
+    ("security", "allowed_commands"), ("security", "deny_commands"),
+    ("security", "protected_paths"), ("security", "deny_read"), ("plugins", "disabled"),
+})
+
+DEFAULT_ALLOWED_COMMANDS = [
+    # tests and checks
+    "pytest", "python -m pytest", "python3 -m pytest", "python -m unittest",
+    "python3 -m unittest", "npm test", "npm run test", "npm run lint", "npx jest",
+    "npx vitest", "go test", "go vet", "go build", "cargo test", "cargo check",
+    "cargo build", "make test", "make check", "ruff", "mypy", "tsc", "eslint",
+    # read-only inspection
+    "ls", "cat", "head", "tail", "wc", "grep", "rg", "find", "tree", "sort", "uniq",
+    "diff", "echo", "pwd", "true", "false", "which", "file", "stat",
+    "git status", "git diff", "git log", "git show", "git branch", "git rev-parse",
+    "python --version", "python3 --version", "node --version", "go version",
+]
+
+DEFAULT_DENY_COMMANDS = [
+    r"^rm\s(.*\s)?(/|/\*|~/?|\$HOME/?|\.\.?/?|\*)(\s|$)",  # rm of /, ~, . or *
+    r"\b(sudo|doas|pkexec)\b",
+    r"^(mkfs\S*|fdisk|sfdisk|parted|wipefs|dd|shred)\b",
+    r"^(shutdown|reboot|halt|poweroff|init|systemctl|launchctl)\b",
+    r"^chmod\s+(-\w+\s+)*0?777\b",
+    r"^chown\s+(-\w+\s+)*-R\b",
+    r"\b(curl|wget)\b[^|]*\|\s*(sudo\s+)?(ba|z|da|k|fi)?sh\b",
+    r"^git\s+push\b",
+    r"^git\s+(reset\s+--hard|clean\s+-\w*f|checkout\s+--\s+\.)",
+    r"^find\s.*\s-(delete|exec|execdir|ok)\b",
+    r":\(\)\s*\{",  # fork bomb
+    r">\s*/dev/(sd|nvme|hd|disk)",
+]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class SystemSettings(Section):
+    default_provider: str = Field(
+        "ollama,local", description="provider spec, comma-separated chain, or a chain name")
+    checkpoint_db: str | None = Field(
+        None, description="SQLite checkpoint file; default: user data dir/checkpoints.sqlite")
+
+
+class WorkflowSettings(Section):
+    auto_approve: bool = Field(False, description="skip scope and change approvals")
+    max_parallel_agents: int = Field(2, ge=1, le=64)
+    max_iterations: int = Field(2, ge=0, le=10, description="validate -> research loops")
+    max_audit_loops: int = Field(1, ge=0, le=5, description="audit -> plan loops")
+    agent_step_limit: int = Field(8, ge=1, le=100, description="tool calls per agent branch")
+    context_token_budget: int = Field(6000, ge=256, description="tokens per stream's context")
+    phases: list[int] = Field(default_factory=lambda: list(range(10)),
+                              description="phases to run, 0 (scope) .. 9 (readiness)")
+    checks: list[str] = Field(default_factory=list,
+                              description="validation commands; empty: detect from project")
+
+    @field_validator("phases")
+    @classmethod
+    def _phases(cls, value: list[int]) -> list[int]:
+        bad = [p for p in value if not 0 <= p <= 9]
+        if bad:
+            raise ValueError(f"phases are numbered 0..9, got {bad}")
+        return sorted(set(value))
+
+
+class SecuritySettings(Section):
+    enable_audit_log: bool = True
+    allow_command_execution: bool = True
+    keyring_service: str = Field("localagent", min_length=1)
+    key_store: Literal["auto", "keyring", "file"] = Field(
+        "auto", description="auto: the OS keyring if it is a secure backend, else the file")
+    allowed_commands: list[str] = Field(default_factory=lambda: list(DEFAULT_ALLOWED_COMMANDS))
+    deny_commands: list[str] = Field(default_factory=lambda: list(DEFAULT_DENY_COMMANDS),
+                                     description="regular expressions; a match is refused")
+    protected_paths: list[str] = Field(
+        default_factory=lambda: [".git", ".git/**", ".localagent/**"],
+        description="workspace paths agents may never write")
+    deny_read: list[str] = Field(
+        default_factory=lambda: [".env", ".env.*", "*.pem", "*.key", "id_rsa*", "id_ed25519*",
+                                 ".netrc", ".npmrc", ".pypirc"],
+        description="workspace paths agents may never read")
+    command_timeout: float = Field(120.0, gt=0, le=3600)
+    max_output_bytes: int = Field(64 * 1024, ge=1024)
+    max_file_bytes: int = Field(256 * 1024, ge=1024, description="largest file read into context")
+    max_message_chars: int = Field(200_000, ge=1000)
+
+    @field_validator("deny_commands")
+    @classmethod
+    def _regexes(cls, value: list[str]) -> list[str]:
+        import re
+
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"{pattern!r} is not a regular expression: {exc}") from None
+        return value
+
+
+class PerformanceSettings(Section):
+    deadline: float = Field(DEFAULT_DEADLINE_SECONDS, gt=0,
+                            description="seconds for one model request, fallbacks included")
+
+
+class LoggingSettings(Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
+    format: Literal["text", "json"] = "text"
+    file_path: str | None = None
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+
+class PluginsSettings(Section):
+    disabled: list[str] = Field(default_factory=list,
+                                description="installed provider plugins not to load")

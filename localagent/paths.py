@@ -1,0 +1,56 @@
+"""Where LocalAgent keeps things. Each directory has an environment override."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+APP = "localagent"
+PROJECT_DIR = ".localagent"
+CONFIG_FILE = "config.yaml"
+
+
+def _dir(env: str, kind: str) -> Path:
+    override = os.environ.get(env)
+    if override:
+        return Path(override).expanduser()
+    import platformdirs
+
+    return Path(getattr(platformdirs, f"user_{kind}_dir")(APP))
+
+
+def config_dir() -> Path:
+    """``~/.config/localagent`` unless ``LOCALAGENT_CONFIG_DIR`` is set."""
+    return _dir("LOCALAGENT_CONFIG_DIR", "config")
+
+
+def data_dir() -> Path:
+    """``~/.local/share/localagent`` unless ``LOCALAGENT_DATA_DIR`` is set."""
+    return _dir("LOCALAGENT_DATA_DIR", "data")
+
+
+def cache_dir() -> Path:
+    """``~/.cache/localagent`` unless ``LOCALAGENT_CACHE_DIR`` is set."""
+    return _dir("LOCALAGENT_CACHE_DIR", "cache")
+
+
+def user_config_file() -> Path:
+    return config_dir() / CONFIG_FILE
+
+
+def find_project_root(start: Path | None = None) -> Path | None:
+    """The nearest directory at or above ``start`` holding ``.localagent/config.yaml``."""
+    here = (start or Path.cwd()).resolve()
+    for directory in (here, *here.parents):
+        if (directory / PROJECT_DIR / CONFIG_FILE).is_file():
+            return directory
+    return None
+
+
+def project_config_file(start: Path | None = None) -> Path | None:
+    root = find_project_root(start)
+    return root / PROJECT_DIR / CONFIG_FILE if root else None
+
+
+def audit_log_file() -> Path:
+    return data_dir() / "audit.jsonl"

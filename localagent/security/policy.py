@@ -1,0 +1,107 @@
+"""The security policy: the one door every agent side effect goes through.
+
+Reads, writes and commands are checked against the workspace and the configured limits;
+every refusal is written to the audit log and raised as ``PolicyDenied``, whose
+``tool_error()`` is what the agent sees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from localagent.audit import AuditLog
+from localagent.config.sections import SecuritySettings
+from localagent.security.commands import CommandPolicy
+from localagent.security.denied import PolicyDenied
+from localagent.security.paths import Workspace
+from localagent.security.runner import CommandResult, command_env, run_command_line
+from localagent.security.writes import AppliedChanges, FileChange, apply_changes
+
+
+class SecurityPolicy:
+    """Workspace confinement, approved atomic writes, allowlisted commands, size limits."""
+
+    def __init__(self, workspace: str | Path, settings: SecuritySettings | None = None, *,
+                 auto_approve: bool = False, extra_commands: Sequence[str] = (),
+                 audit: AuditLog | None = None,
+                 approve: Callable[[list[FileChange]], bool] | None = None) -> None:
+        self.settings = settings = settings or SecuritySettings()
+        self.auto_approve = auto_approve
+        self.workspace = Workspace(workspace, protected=settings.protected_paths,
+                                   deny_read=settings.deny_read)
+        self.commands = CommandPolicy(
+            self.workspace, allowed=[*settings.allowed_commands, *extra_commands],
+            denied=settings.deny_commands, enabled=settings.allow_command_execution)
+        self.audit = audit if audit is not None else AuditLog(enabled=settings.enable_audit_log)
+        self.approve = approve
+
+    @contextmanager
+    def _audited(self, action: str) -> Iterator[None]:
+        try:
+            yield
+        except PolicyDenied as denied:
+            self.audit.record("policy_denied", action=action, kind=denied.kind,
+                              reason=denied.reason, target=denied.target,
+                              workspace=str(self.workspace.root))
+            raise
+
+    def resolve(self, path: str | Path) -> Path:
+        with self._audited("resolve"):
+            return self.workspace.resolve(path)
+
+    def read_text(self, path: str | Path) -> str:
+        with self._audited("read"):
+            return self.workspace.read_text(path, max_bytes=self.settings.max_file_bytes)
+
+    def list_files(self, start: str | Path = ".") -> Iterator[str]:
+        with self._audited("list"):
+            yield from self.workspace.iter_files(start)
+
+    def check_message(self, text: str, *, what: str = "message") -> str:
+        """``text`` if it is within ``security.max_message_chars``, else a denial."""
+        with self._audited("message"):
+            if len(text) > self.settings.max_message_chars:
+                raise PolicyDenied("too_large", f"{what} is {len(text)} characters; "
+                                   f"security.max_message_chars is "
+                                   f"{self.settings.max_message_chars}",
+                                   hint="shorten it or split it into parts")
+        return text
+
+    def check_write(self, changes: list[FileChange]) -> list[str]:
+        """Workspace-relative paths of a proposed change set, or the first denial."""
+        with self._audited("write"):
+            paths = [self.workspace.relative(self.workspace.check_write(c.path))
+                     for c in changes]
+            return paths
+
+    def apply(self, changes: list[FileChange], *, approved: bool = False) -> AppliedChanges:
+        """Write a change set atomically with backups; needs approval unless auto-approve."""
+        self.check_write(changes)
+        with self._audited("write"):
+            if not (approved or self.auto_approve
+                    or (self.approve is not None and self.approve(changes))):
+                raise PolicyDenied("not_approved",
+                                   f"writing {len(changes)} file(s) needs the user's approval",
+                                   target=", ".join(c.path for c in changes))
+        applied = apply_changes(self.workspace, changes)
+        self.audit.record("files_written", id=applied.id, paths=applied.paths,
+                          backup=str(applied.backup_dir))
+        return applied
+
+    def check_command(self, command: str) -> None:
+        with self._audited("command"):
+            self.commands.check(command, command_env())
+
+    def run(self, command: str, *, timeout: float | None = None) -> CommandResult:
+        """Check and run a command line in the workspace, without a shell."""
+        env = command_env()
+        with self._audited("command"):
+            line = self.commands.check(command, env)
+        limit = min(timeout or self.settings.command_timeout, self.settings.command_timeout)
+        result = run_command_line(line, command, cwd=self.workspace.root, env=env,
+                                  timeout=limit, max_output=self.settings.max_output_bytes)
+        self.audit.record("command_run", command=command, exit_code=result.exit_code,
+                          timed_out=result.timed_out, seconds=round(result.duration, 3))
+        return result
