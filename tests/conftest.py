@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Iterator
 
@@ -13,8 +14,23 @@ from providers.ratelimit import reset_limiters
 
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path, monkeypatch) -> Iterator[None]:
-    """Fresh process-wide breakers, limiters, clients and cache dir for every test."""
+    """Fresh process-wide breakers, limiters, clients and LocalAgent dirs for every test;
+    the OS keyring is the "fail" backend unless a test installs another."""
+    import keyring
+    from keyring.backends import fail
+
+    from localagent.redact import REGISTRY
+
     monkeypatch.setenv("LOCALAGENT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("LOCALAGENT_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("LOCALAGENT_DATA_DIR", str(tmp_path / "data"))
+    for var in [v for v in os.environ if v.startswith("LOCALAGENT_") and v not in (
+            "LOCALAGENT_CACHE_DIR", "LOCALAGENT_CONFIG_DIR", "LOCALAGENT_DATA_DIR")]:
+        monkeypatch.delenv(var)
+    monkeypatch.chdir(tmp_path)
+    previous_keyring = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    REGISTRY.clear()
     for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "GOOGLE_API_KEY", "GEMINI_API_KEY",
                 "PPLX_API_KEY", "PERPLEXITY_API_KEY", "OLLAMA_HOST"):
         monkeypatch.delenv(var, raising=False)
@@ -22,6 +38,7 @@ def _isolated(tmp_path, monkeypatch) -> Iterator[None]:
     reset_limiters()
     clear_clients()
     yield
+    keyring.set_keyring(previous_keyring)
     reset_breakers()
     reset_limiters()
     clear_clients()

@@ -118,7 +118,7 @@ def yaml_layer(path: Path, name: str) -> Layer:
         raise ConfigError(str(path), "", f"the top level must be a mapping of sections "
                           f"(providers:, security:, ...), not a {type(data).__name__}")
     data = interpolate(data, str(path))
-    origins = {key: str(path) for key in _all_keys(data)}
+    origins = {key: str(path) for key in _leaf_keys(data)}
     return Layer(name, data, origins, where=str(path))
 
 
@@ -184,7 +184,7 @@ def _bad_json(environ: Mapping[str, str], prefix: str, delimiter: str) -> Config
 
 
 def flags_layer(flags: dict[str, Any]) -> Layer:
-    return Layer("flags", flags, {key: "command-line flag" for key in _all_keys(flags)})
+    return Layer("flags", flags, {key: "command-line flag" for key in _leaf_keys(flags)})
 
 
 def merge(layers: list[Layer], defaults: dict[str, Any]) -> tuple[dict[str, Any], dict[Key, str]]:
@@ -275,3 +275,9 @@ def _all_keys(data: dict[str, Any], key: Key = ()) -> list[Key]:
     return keys
 
 
+
+
+def _leaf_keys(data: dict[str, Any]) -> list[Key]:
+    """Key paths of values that are not themselves non-empty mappings."""
+    return [key for key in _all_keys(data)
+            if not (isinstance(value := _get(data, key), dict) and value)]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import fnmatch
+import glob
 import itertools
+import os
 import re
 import shlex
 from collections.abc import Mapping, Sequence
@@ -71,6 +73,9 @@ class CommandPolicy:
         if not self.enabled:
             raise PolicyDenied("commands_disabled", "running commands is turned off "
                                "(security.allow_command_execution: false)", target=command)
+        if "\x00" in command:
+            raise PolicyDenied("command_syntax", f"{command!r} contains a NUL byte",
+                               target=command)
         try:
             line = parse(command, env)
         except ParseError as exc:
@@ -120,8 +125,11 @@ class CommandPolicy:
         if name in SHELLS or name in EVALUATORS:
             raise PolicyDenied("command_denied", f"{name!r} would run arbitrary shell code",
                                target=command, hint="run the commands directly")
-        for arg in simple.argv[1:]:
+        for arg, is_glob in zip(simple.argv[1:], simple.globs[1:], strict=True):
             self._check_argument(arg, command)
+            if is_glob:  # the runner expands it in the workspace: check what it would name
+                for match in glob.glob(arg, root_dir=self.workspace.root):
+                    self._check_argument(match, command)
         if not any(self._matches(entry, argv) for entry in self.allowed):
             raise PolicyDenied(
                 "command_not_allowed", f"{' '.join(argv)!r} is not in security.allowed_commands",
@@ -136,16 +144,25 @@ class CommandPolicy:
                    for arg, pat in zip(argv[1:], entry[1:], strict=False))
 
     def _check_argument(self, arg: str, command: str) -> None:
+        """An argument naming a path (absolute, with ``..``, or existing in the workspace,
+        possibly a symlink) must be readable under the workspace rules."""
         values = [arg]
         if arg.startswith("-") and "=" in arg:
             values.append(arg.split("=", 1)[1])
+        elif arg.startswith("-") and not arg.startswith("--") and len(arg) > 2:
+            values.append(arg[2:])  # a short option's attached value: -o/tmp/x
         for value in values:
             if value in SAFE_DEVICES:
                 continue
-            if value.startswith(("/", "~")) or ".." in Path(value).parts:
-                if value.startswith("~"):
+            if value.startswith("~"):
+                try:
                     value = str(Path(value).expanduser())
-                self.workspace.resolve(value)
+                except RuntimeError as exc:
+                    raise PolicyDenied("path_escape", f"{value!r} is outside the workspace",
+                                       target=command) from exc
+            if (value.startswith("/") or ".." in Path(value).parts
+                    or os.path.lexists(self.workspace.root / value)):
+                self.workspace.check_read(value)
 
     def _check_redirect(self, fd: int | None, op: str, target: str, command: str) -> None:
         if (fd, op, target) in _SAFE_REDIRECTS or (op in (">", ">>", "&>")

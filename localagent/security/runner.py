@@ -19,7 +19,8 @@ from typing import IO, Any
 from localagent.redact import scrub
 from localagent.security.shellparse import CommandLine, SimpleCommand
 
-SECRET_ENV = re.compile(r"(API_KEY|_TOKEN|SECRET|PASSWORD|CREDENTIALS?)$|^LOCALAGENT_", re.I)
+SECRET_ENV = re.compile(r"(API_KEY|_TOKEN|PASSWORD|CREDENTIALS?|ACCESS_KEY|PRIVATE_KEY)$"
+                        r"|SECRET|^LOCALAGENT_", re.I)
 
 
 def command_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -109,11 +109,12 @@ class _Lexer:
         self.buf: list[str] = []
         self.started = False
         self.glob = False
+        self.quoted = False  # a quoted or escaped word is never a redirection's fd
 
     def flush(self) -> None:
         if self.started:
             self.tokens.append(Word("".join(self.buf), self.glob))
-        self.buf, self.started, self.glob = [], False, False
+        self.buf, self.started, self.glob, self.quoted = [], False, False, False
 
     def add(self, chunk: str) -> None:
         self.buf.append(chunk)
@@ -154,7 +155,7 @@ class _Lexer:
 
     def double_quoted(self, i: int) -> int:
         text, i = self.text, i + 1
-        self.started = True
+        self.started = self.quoted = True
         while i < len(text):
             c = text[i]
             if c == '"':
@@ -182,7 +183,8 @@ class _Lexer:
         for op in REDIRECTS:
             if text.startswith(op, i):
                 fd = None
-                if self.started and not self.glob and "".join(self.buf).isdigit():
+                if (self.started and not self.glob and not self.quoted
+                        and "".join(self.buf).isdigit()):
                     fd = int("".join(self.buf))
                     self.buf, self.started = [], False
                 self.flush()
@@ -212,12 +214,14 @@ class _Lexer:
             elif c == "\\":
                 if text[i + 1:i + 2] != "\n":
                     self.add(text[i + 1:i + 2])
+                    self.quoted = True
                 i += 2
             elif c == "'":
                 end = text.find("'", i + 1)
                 if end < 0:
                     raise ParseError("unterminated single quote")
                 self.add(text[i + 1:end])
+                self.quoted = True
                 i = end + 1
             elif c == '"':
                 i = self.double_quoted(i)

@@ -1,0 +1,3 @@
+from localagent.cli.app import main
+
+main()

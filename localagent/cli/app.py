@@ -1,0 +1,99 @@
+"""The ``localagent`` command. Subcommands import what they need when they run, so that
+``localagent --help`` stays fast."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from localagent import __version__
+from localagent.cli import config_cmd, init_cmd, keys_cmd
+from localagent.cli.state import AppState
+
+app = typer.Typer(name="localagent", no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Local-first agent workflow runner.",
+                  context_settings={"help_option_names": ["-h", "--help"]})
+app.add_typer(config_cmd.app, name="config")
+app.add_typer(keys_cmd.app, name="keys")
+app.command("init")(init_cmd.init)
+
+FORMATS = ("rich", "json", "yaml")
+_debug = False
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"localagent {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(ctx: typer.Context,
+         config: Path = typer.Option(None, "--config", help="extra config file (above the "
+                                     "project file)", envvar="LOCALAGENT_CONFIG"),
+         working_dir: Path = typer.Option(None, "--working-dir", "-C",
+                                          help="run as if started in this directory"),
+         fmt: str = typer.Option("rich", "--format", help="rich | json | yaml"),
+         log_level: str = typer.Option(None, "--log-level", help="DEBUG | INFO | WARNING"),
+         debug: bool = typer.Option(False, "--debug", help="show tracebacks"),
+         quiet: bool = typer.Option(False, "--quiet", "-q", help="only data on stdout"),
+         version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                      help="print the version"),
+         ) -> None:
+    global _debug
+    _debug = debug
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"must be one of {', '.join(FORMATS)}", param_hint="--format")
+    if working_dir is not None and not working_dir.is_dir():
+        raise typer.BadParameter(f"{working_dir} is not a directory",
+                                 param_hint="--working-dir")
+    flags = {"logging": {"level": log_level}} if log_level else {}
+    ctx.obj = AppState(config_file=config, working_dir=working_dir, format=fmt,
+                       log_level=log_level, debug=debug, quiet=quiet, flags=flags)
+    _setup_logging(log_level)
+
+
+def _setup_logging(level: str | None) -> None:
+    import logging
+
+    from localagent.redact import install_log_redaction
+
+    install_log_redaction()
+    logging.basicConfig(level=(level or "WARNING").upper(), stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+def _exit_code(exc: BaseException) -> int | None:
+    """Exit code for the errors users cause or meet (None: a bug)."""
+    from localagent.config.errors import ConfigError
+    from localagent.keys.stores import KeyStoreError
+    from localagent.security.denied import PolicyDenied
+
+    if isinstance(exc, ConfigError | KeyStoreError | PolicyDenied):
+        return 2
+    if type(exc).__name__ == "AllProvidersFailed":
+        return 4
+    return None
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: one line per error (scrubbed of secrets), the traceback with --debug."""
+    from localagent.redact import format_exception, scrub, scrub_exception
+
+    try:
+        app(args=argv, prog_name="localagent")
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:
+        scrub_exception(exc)
+        if _debug:
+            typer.echo(format_exception(exc), err=True)
+        code = _exit_code(exc)
+        prefix = "error" if code is not None else f"unexpected error ({type(exc).__name__})"
+        typer.echo(f"{prefix}: {scrub(str(exc))}", err=True)
+        if code is None and not _debug:
+            typer.echo("run again with --debug for the traceback", err=True)
+        sys.exit(code if code is not None else 1)
