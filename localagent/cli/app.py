@@ -7,12 +7,39 @@ import sys
 from pathlib import Path
 
 import typer
+from typer.core import TyperGroup
 
 from localagent import __version__
 from localagent.cli import config_cmd, init_cmd, keys_cmd
 from localagent.cli.state import AppState
 
+
+class GuardedGroup(TyperGroup):
+    """Runs a command and turns the errors users meet into one line and an exit code;
+    ``--debug`` adds the (scrubbed) traceback."""
+
+    def invoke(self, ctx: typer.Context) -> object:  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            if isinstance(exc, typer.Exit | typer.Abort) or type(exc).__module__.startswith(
+                    "typer."):  # usage errors and exits: the CLI library reports them
+                raise
+            from localagent.redact import format_exception, scrub, scrub_exception
+
+            scrub_exception(exc)
+            if _debug:
+                typer.echo(format_exception(exc), err=True)
+            code = _exit_code(exc)
+            prefix = "error" if code is not None else f"unexpected error ({type(exc).__name__})"
+            typer.echo(f"{prefix}: {scrub(str(exc))}", err=True)
+            if code is None and not _debug:
+                typer.echo("run again with --debug for the traceback", err=True)
+            raise typer.Exit(code if code is not None else 1) from None
+
+
 app = typer.Typer(name="localagent", no_args_is_help=True, pretty_exceptions_enable=False,
+                  cls=GuardedGroup,
                   help="Local-first agent workflow runner.",
                   context_settings={"help_option_names": ["-h", "--help"]})
 app.add_typer(config_cmd.app, name="config")
@@ -79,21 +106,9 @@ def _exit_code(exc: BaseException) -> int | None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: one line per error (scrubbed of secrets), the traceback with --debug."""
-    from localagent.redact import format_exception, scrub, scrub_exception
-
+    """Entry point (the ``localagent`` script)."""
     try:
         app(args=argv, prog_name="localagent")
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)
-    except Exception as exc:
-        scrub_exception(exc)
-        if _debug:
-            typer.echo(format_exception(exc), err=True)
-        code = _exit_code(exc)
-        prefix = "error" if code is not None else f"unexpected error ({type(exc).__name__})"
-        typer.echo(f"{prefix}: {scrub(str(exc))}", err=True)
-        if code is None and not _debug:
-            typer.echo("run again with --debug for the traceback", err=True)
-        sys.exit(code if code is not None else 1)

@@ -36,10 +36,15 @@ def _non_default(data: dict[str, Any], defaults: dict[str, Any]) -> dict[str, An
     return out
 
 
-def _defaults() -> dict[str, Any]:
+def _defaults(data: dict[str, Any]) -> dict[str, Any]:
+    """Default values shaped like ``data``: each configured provider gets the defaults too."""
     from localagent.config.schema import Settings
+    from providers.settings import ProviderSettings
 
-    return Settings.model_construct().public_dump()
+    defaults = Settings.model_construct().public_dump()
+    provider = ProviderSettings().model_dump(mode="json", exclude={"api_key"})
+    defaults["providers"] = {name: provider for name in data.get("providers", {})}
+    return defaults
 
 
 @app.command("show")
@@ -119,7 +124,7 @@ def export(ctx: typer.Context,
     """The configuration as a file to share: secrets are never included."""
     data = state(ctx).load().settings.public_dump()
     if not everything:
-        data = _non_default(data, _defaults())
+        data = _non_default(data, _defaults(data))
     text = dump(data, "json" if fmt == "json" else "yaml")
     if output is None:
         typer.echo(text.rstrip("\n"))

@@ -60,7 +60,8 @@ class LoadOptions:
         for end in range(len(path), 0, -1):
             if path[:end] in self.provenance:
                 return self.provenance[path[:end]]
-        return "defaults"
+        below = [origin for k, origin in self.provenance.items() if k[:len(path)] == path]
+        return below[0] if below else "defaults"
 
 
 CURRENT: contextvars.ContextVar[LoadOptions | None] = contextvars.ContextVar(
@@ -200,8 +201,10 @@ def _merge_into(target: dict[str, Any], incoming: dict[str, Any], key: Key,
                 defaults: dict[str, Any], provenance: dict[Key, str], layer: Layer) -> None:
     for name, value in incoming.items():
         here = (*key, str(name))
-        if isinstance(value, dict) and isinstance(target.get(name), dict):
+        if isinstance(value, dict) and isinstance(target.setdefault(name, {}), dict):
             _merge_into(target[name], value, here, defaults, provenance, layer)
+            if not value and (origin := layer.origin(here)):
+                provenance.setdefault(here, origin)
             continue
         if here in MERGED_LISTS and isinstance(value, list):
             base = target.get(name)

@@ -1,0 +1,147 @@
+"""Every configuration error names the file (or variable), the key path and the reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from localagent.config import ConfigError, load
+
+# (YAML in the user file, the exact first problem; {file} is the file's path)
+INVALID_FILES = [
+    ("providers:\n  opneai: {}\n",
+     "{file}: providers.opneai: unknown provider 'opneai' (did you mean 'openai'?)"),
+    ("workflow:\n  max_paralel_agents: 3\n",
+     "{file}: workflow.max_paralel_agents: unknown key 'max_paralel_agents' "
+     "(did you mean 'max_parallel_agents'?)"),
+    ("workflw:\n  max_iterations: 3\n",
+     "{file}: workflw: unknown key 'workflw' (did you mean 'workflow'?)"),
+    ("providers:\n  openai:\n    default_model: gpt-4o\n",
+     "{file}: providers.openai.default_model: unknown key 'default_model' "
+     "(did you mean 'model'?)"),
+    ("workflow:\n  max_parallel_agents: 0\n",
+     "{file}: workflow.max_parallel_agents: Input should be greater than or equal to 1 "
+     "(got 0)"),
+    ("workflow:\n  max_iterations: many\n",
+     "{file}: workflow.max_iterations: Input should be a valid integer, unable to parse "
+     "string as an integer (got 'many')"),
+    ("workflow:\n  phases: [0, 3, 12]\n",
+     "{file}: workflow.phases: phases are numbered 0..9, got [12]"),
+    ("security:\n  key_store: vault\n",
+     "{file}: security.key_store: Input should be 'auto', 'keyring' or 'file' (got 'vault')"),
+    ("security:\n  command_timeout: -5\n",
+     "{file}: security.command_timeout: Input should be greater than 0 (got -5)"),
+    ("security:\n  deny_commands: ['rm (']\n",
+     "{file}: security.deny_commands: 'rm (' is not a regular expression: missing ), "
+     "unterminated subpattern at position 3"),
+    ("security:\n  allowed_commands: pytest\n",
+     "{file}: security.allowed_commands: Input should be a valid list (got 'pytest')"),
+    ("logging:\n  level: loud\n",
+     "{file}: logging.level: Input should be 'DEBUG', 'INFO', 'WARNING' or 'ERROR' "
+     "(got 'LOUD')"),
+    ("system:\n  default_provider: ollama,gemni\n",
+     "{file}: system.default_provider: unknown provider 'gemni' (did you mean 'gemini'?)"),
+    ("chains:\n  fast: [openai, olama]\n",
+     "{file}: chains.fast: unknown provider 'olama' (did you mean 'ollama'?)"),
+    ("providers:\n  ollama:\n    timeout: 0\n",
+     "{file}: providers.ollama.timeout: Input should be greater than 0 (got 0)"),
+    ("providers:\n  ollama:\n    policy:\n      retry:\n        max_retries: -1\n",
+     "{file}: providers.ollama.policy.retry.max_retries: Input should be greater than or "
+     "equal to 0 (got -1)"),
+    ("providers:\n  ollama:\n    policy:\n      breaker:\n        treshold: 3\n",
+     "{file}: providers.ollama.policy.breaker.treshold: unknown key 'treshold' "
+     "(did you mean 'failure_threshold'?)"),
+    ("providers:\n  gemini:\n    api_key: ${NOT_SET_ANYWHERE}\n",
+     "{file}: providers.gemini.api_key: ${NOT_SET_ANYWHERE} is not set and has no default "
+     "(set it, or write ${NOT_SET_ANYWHERE:-default})"),
+    ("caching:\n  ttl_seconds: -1\n",
+     "{file}: caching.ttl_seconds: Input should be greater than 0 (got -1)"),
+    ("prices:\n  gpt-x: {input: -1}\n",
+     "{file}: prices.gpt-x.input: Input should be greater than or equal to 0 (got -1)"),
+    ("plugins:\n  enabled_plugins: [x]\n",
+     "{file}: plugins.enabled_plugins: unknown key 'enabled_plugins'; valid keys: disabled"),
+    ("- providers\n- system\n",
+     "{file}: the top level must be a mapping of sections (providers:, security:, ...), "
+     "not a list"),
+    ("workflow:\n  max_iterations: [1\n",
+     "{file}:3:1: invalid YAML: expected ',' or ']', but got '<stream end>'"),
+    ("workflow: {auto_approve: maybe}\n",
+     "{file}: workflow.auto_approve: Input should be a valid boolean, unable to interpret "
+     "input (got 'maybe')"),
+    ("providers:\n  openai:\n    api_key: [not, a, string]\n",
+     "{file}: providers.openai.api_key: Input should be a valid string"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), INVALID_FILES,
+                         ids=[f"case{n}" for n in range(len(INVALID_FILES))])
+def test_invalid_user_file(text: str, expected: str, tmp_path: Path) -> None:
+    file = tmp_path / "config" / "config.yaml"
+    file.parent.mkdir(parents=True)
+    file.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load()
+    assert str(caught.value).split(" (and ")[0] == expected.replace("{file}", str(file))
+    assert caught.value.exit_code == 2
+
+
+def test_project_file_is_named(tmp_path: Path) -> None:
+    file = tmp_path / ".localagent" / "config.yaml"
+    file.parent.mkdir()
+    file.write_text("security:\n  max_file_bytes: 10\n")
+    with pytest.raises(ConfigError) as caught:
+        load(cwd=tmp_path)
+    assert str(caught.value) == (f"{file}: security.max_file_bytes: Input should be greater "
+                                 f"than or equal to 1024 (got 10)")
+
+
+INVALID_ENV = [
+    ("LOCALAGENT_WORKFLOW__MAX_ITERATIONS", "abc",
+     "env LOCALAGENT_WORKFLOW__MAX_ITERATIONS: workflow.max_iterations: Input should be a "
+     "valid integer, unable to parse string as an integer (got 'abc')"),
+    ("LOCALAGENT_SECURITY__ALLOWED_COMMANDS", "[pytest",
+     "env LOCALAGENT_SECURITY__ALLOWED_COMMANDS: security.allowed_commands: invalid JSON: "
+     "Expecting value: line 1 column 2 (char 1)"),
+    ("LOCALAGENT_SECURITY__KEYSTORE", "file",
+     "env LOCALAGENT_SECURITY__KEYSTORE: security.keystore: unknown key 'keystore' "
+     "(did you mean 'key_store'?)"),
+    ("LOCALAGENT_PROVIDERS__OLAMA__MODEL", "llama3",
+     "env LOCALAGENT_PROVIDERS__OLAMA__MODEL: providers.olama: unknown provider 'olama' "
+     "(did you mean 'ollama'?)"),
+]
+
+
+@pytest.mark.parametrize(("name", "value", "expected"), INVALID_ENV)
+def test_invalid_environment(name: str, value: str, expected: str,
+                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as caught:
+        load()
+    assert str(caught.value) == expected
+
+
+def test_all_problems_are_listed(tmp_path: Path) -> None:
+    file = tmp_path / "config" / "config.yaml"
+    file.parent.mkdir()
+    file.write_text("workflow:\n  max_iterations: -1\n  agent_step_limit: 0\n")
+    with pytest.raises(ConfigError) as caught:
+        load()
+    assert str(caught.value).endswith("(and 1 more problem)")
+    assert [p.split(": ")[1] for p in caught.value.problems] == [
+        "workflow.max_iterations", "workflow.agent_step_limit"]
+
+
+def test_a_secret_value_is_never_echoed(tmp_path: Path) -> None:
+    file = tmp_path / "config" / "config.yaml"
+    file.parent.mkdir()
+    file.write_text("providers:\n  openai:\n    api_key: {nested: sk-secret-value-1234567890}\n")
+    with pytest.raises(ConfigError) as caught:
+        load()
+    assert "sk-secret" not in str(caught.value)
+
+
+def test_missing_config_flag_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load(config_file=tmp_path / "nope.yaml")
+    assert str(caught.value) == f"{tmp_path / 'nope.yaml'}: no such config file"
