@@ -41,6 +41,7 @@ DEFAULT_DENY_COMMANDS = [
     r"^chown\s+(-\w+\s+)*-R\b",
     r"\b(curl|wget)\b[^|]*\|\s*(sudo\s+)?(ba|z|da|k|fi)?sh\b",
     r"^git\s+push\b",
+    r"^git\s.*\s--output(=|\s|$)",  # git diff --output=.git/hooks/... writes a file
     r"^git\s+(reset\s+--hard|clean\s+-\w*f|checkout\s+--\s+\.)",
     r"^find\s.*\s-(delete|exec|execdir|ok)\b",
     r":\(\)\s*\{",  # fork bomb

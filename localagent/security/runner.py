@@ -110,9 +110,10 @@ def _spawn(simple: SimpleCommand, stdin: Any, cwd: Path, env: dict[str, str],
         raise FileNotFoundError(f"{argv[0]}: command not found")
     stdout: Any = subprocess.PIPE
     stderr: Any = subprocess.PIPE
+    opened: IO[bytes] | None = None
     for redirect in simple.redirects:
         if redirect.op == "<":
-            stdin = open(cwd / redirect.target, "rb")  # noqa: SIM115 - closed by the child
+            stdin = opened = open(cwd / redirect.target, "rb")  # noqa: SIM115 - closed below
         elif redirect.target == "/dev/null":
             if redirect.fd in (None, 1) or redirect.op == "&>":
                 stdout = subprocess.DEVNULL
@@ -122,9 +123,13 @@ def _spawn(simple: SimpleCommand, stdin: Any, cwd: Path, env: dict[str, str],
             stderr = subprocess.STDOUT
     if not last and stdout is subprocess.PIPE and stderr is subprocess.STDOUT:
         stderr = subprocess.PIPE  # stderr of a middle stage goes to the output, not the pipe
-    process = subprocess.Popen([program, *argv[1:]], stdin=stdin, stdout=stdout, stderr=stderr,
-                               cwd=cwd, env={**env, **simple.assignments},
-                               start_new_session=True)
+    try:
+        process = subprocess.Popen([program, *argv[1:]], stdin=stdin, stdout=stdout, stderr=stderr,
+                                   cwd=cwd, env={**env, **simple.assignments},
+                                   start_new_session=True)
+    finally:
+        if opened is not None:
+            opened.close()  # the child has its own descriptor
     _read_into(process.stderr, sink, readers)
     if last:
         _read_into(process.stdout, sink, readers)
