@@ -16,9 +16,10 @@ from typing import Any
 MASK = "[redacted]"
 MIN_SECRET_LENGTH = 8
 # Key shapes of the providers we support (OpenAI, Google, Perplexity, Anthropic, GitHub,
-# AWS) and bearer headers: redacted even if never registered.
+# AWS) and bearer headers: redacted even if never registered. Not inside a word, so that
+# "task-runner-integration-tests" or "/mnt/disk-backup-volume-2024" stay readable.
 _KEY_SHAPES = re.compile(
-    r"(?:sk-(?:proj-|ant-)?[A-Za-z0-9_\-]{16,}"
+    r"(?<![A-Za-z0-9])(?:sk-(?:proj-|ant-)?[A-Za-z0-9_\-]{16,}"
     r"|AIza[0-9A-Za-z_\-]{30,}"
     r"|pplx-[A-Za-z0-9]{16,}"
     r"|gh[pousr]_[A-Za-z0-9]{20,}"

@@ -22,6 +22,7 @@ class Plaintext:
     value: str
     first_line: int   # 0-based, inclusive
     last_line: int    # 0-based, inclusive
+    inline: bool = False  # in a flow mapping ({...}): its lines hold other settings too
 
 
 def find_plaintext_keys(text: str) -> list[Plaintext]:
@@ -40,10 +41,12 @@ def find_plaintext_keys(text: str) -> list[Plaintext]:
                 continue
             for field, value in settings.value:
                 if (field.value == "api_key" and isinstance(value, yaml.ScalarNode)
+                        and value.tag == "tag:yaml.org,2002:str"  # not null, ~ or a number
                         and value.value and "${" not in value.value):
                     last = value.end_mark.line - (1 if value.end_mark.column == 0 else 0)
+                    inline = bool(root.flow_style or section.flow_style or settings.flow_style)
                     found.append(Plaintext(provider.value, value.value,
-                                           field.start_mark.line, last))
+                                           field.start_mark.line, last, inline))
     return found
 
 
@@ -57,6 +60,11 @@ def migrate_file(path: Path, manager: KeyManager, *, dry_run: bool = False) -> l
     """Store each plaintext key of ``path`` and rewrite it without them; returns providers."""
     text = path.read_text(encoding="utf-8")
     entries = find_plaintext_keys(text)
+    for entry in entries:
+        if entry.inline:
+            raise KeyStoreError(f"{path}:{entry.first_line + 1}: providers.{entry.provider} is "
+                                f"written inline ({{...}}); put its api_key on a line of its "
+                                f"own (block style) to migrate it")
     if not entries or dry_run:
         return [entry.provider for entry in entries]
     for entry in entries:

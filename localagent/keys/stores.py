@@ -15,7 +15,7 @@ from localagent.atomic import write_private
 PASSPHRASE_ENV = "LOCALAGENT_MASTER_KEY"
 PBKDF2_ITERATIONS = 390_000
 _INDEX = "__localagent_index__"
-_derived: dict[tuple[str, bytes], bytes] = {}
+_derived: dict[tuple[str, bytes, int], bytes] = {}
 
 
 class KeyStoreError(Exception):
@@ -106,7 +106,9 @@ class EncryptedFileStore:
         head, sep, token = raw.partition(b"\n")
         try:
             header = json.loads(head)
-            if not sep or header.get("format") != "localagent-keys" or "master" not in header:
+            if not sep or not isinstance(header, dict) or header.get(
+                    "format") != "localagent-keys" or "master" not in header or (
+                    header["master"] == "passphrase" and not isinstance(header.get("salt"), str)):
                 raise ValueError("missing header")
         except ValueError:
             raise self._corrupt("its header is damaged") from None
@@ -125,7 +127,8 @@ class EncryptedFileStore:
             if not passphrase:
                 raise KeyStoreError(f"{self.path} is encrypted with {PASSPHRASE_ENV}, which is "
                                     f"not set; set it to the passphrase used to create the store")
-            return Fernet(_derive(passphrase, base64.b64decode(header["salt"])))
+            return Fernet(_derive(passphrase, base64.b64decode(header["salt"]),
+                                  int(header.get("iterations", PBKDF2_ITERATIONS))))
         try:
             lines = self.master_path.read_text().split()
         except FileNotFoundError:
@@ -168,7 +171,7 @@ class EncryptedFileStore:
             secret = passphrase or os.environ.get(PASSPHRASE_ENV) or ""
             header.update(kdf="pbkdf2-sha256", iterations=PBKDF2_ITERATIONS,
                           salt=base64.b64encode(salt).decode())
-            fernet = Fernet(_derive(secret, salt))
+            fernet = Fernet(_derive(secret, salt, PBKDF2_ITERATIONS))
         else:
             keys = master_keys or self._master_keys()
             write_private(self.master_path, b"\n".join(keys) + b"\n")
@@ -223,22 +226,29 @@ class EncryptedFileStore:
                 raise KeyStoreError(f"{self.path} is encrypted with {PASSPHRASE_ENV}; give the "
                                     f"new passphrase to rotate it")
             self._write(data, passphrase=new_passphrase)
+            self._refresh_backup()
             return
         old = self._master_keys()
         new = Fernet.generate_key()
         write_private(self.master_path, b"\n".join([new, *old]) + b"\n")  # both open it
         self._write(data, master_keys=[new, *old])
+        self._refresh_backup()
         write_private(self.master_path, new + b"\n")
 
+    def _refresh_backup(self) -> None:
+        """After a rotation the old backup opens only with the old secret: replace it."""
+        shutil.copyfile(self.path, self.backup_path)
+        os.chmod(self.backup_path, 0o600)
 
-def _derive(passphrase: str, salt: bytes) -> bytes:
-    cached = _derived.get((passphrase, salt))
+
+def _derive(passphrase: str, salt: bytes, iterations: int) -> bytes:
+    cached = _derived.get((passphrase, salt, iterations))
     if cached is None:
         from cryptography.hazmat.primitives import hashes
         from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
         kdf = PBKDF2HMAC(algorithm=hashes.SHA256(), length=32, salt=salt,
-                         iterations=PBKDF2_ITERATIONS)
+                         iterations=iterations)
         cached = base64.urlsafe_b64encode(kdf.derive(passphrase.encode()))
-        _derived[(passphrase, salt)] = cached
+        _derived[(passphrase, salt, iterations)] = cached
     return cached
