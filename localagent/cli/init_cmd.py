@@ -44,8 +44,9 @@ def _ask(ctx: typer.Context, provider: str | None, auto_approve: bool | None,
     provider = provider or typer.prompt(
         "provider chain (e.g. ollama,local or openai:gpt-4o-mini,local)", default=suggested)
     keys: dict[str, str] = {}
+    named = {spec.partition(":")[0].strip().lower() for spec in provider.split(",")}
     for name in KEYED_PROVIDERS:
-        if name in provider and typer.confirm(f"store an API key for {name} now?", default=True):
+        if name in named and typer.confirm(f"store an API key for {name} now?", default=True):
             keys[name] = typer.prompt(f"key for {name}", hide_input=True)
     if auto_approve is None:
         auto_approve = typer.confirm("apply changes without asking (auto-approve)?",
