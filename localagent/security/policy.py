@@ -7,6 +7,7 @@ every refusal is written to the audit log and raised as ``PolicyDenied``, whose
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -95,8 +96,11 @@ class SecurityPolicy:
             self.commands.check(command, command_env())
 
     def run(self, command: str, *, timeout: float | None = None) -> CommandResult:
-        """Check and run a command line in the workspace, without a shell."""
-        env = command_env()
+        """Check and run a command line in the workspace, without a shell. ``python`` is the
+        workspace's ``.venv`` one if it has one, else the one running LocalAgent."""
+        venv = self.workspace.root / ".venv" / "bin"
+        env = command_env(path_first=[*([str(venv)] if venv.is_dir() else []),
+                                      str(Path(sys.executable).parent)])
         with self._audited("command"):
             line = self.commands.check(command, env)
         limit = min(timeout or self.settings.command_timeout, self.settings.command_timeout)

@@ -23,9 +23,13 @@ SECRET_ENV = re.compile(r"(API_KEY|_TOKEN|PASSWORD|CREDENTIALS?|ACCESS_KEY|PRIVA
                         r"|SECRET|^LOCALAGENT_", re.I)
 
 
-def command_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment commands get: ours, minus anything that looks like a secret."""
+def command_env(extra: Mapping[str, str] | None = None,
+                path_first: list[str] | None = None) -> dict[str, str]:
+    """The environment commands get: ours, minus anything that looks like a secret, with
+    ``path_first`` directories (a project's virtualenv) ahead on PATH."""
     env = {k: v for k, v in os.environ.items() if not SECRET_ENV.search(k)}
+    if path_first:
+        env["PATH"] = os.pathsep.join([*path_first, env.get("PATH", os.defpath)])
     env.update(extra or {})
     return env
 

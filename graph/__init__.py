@@ -1,0 +1,1 @@
+"""The workflow graph, the agent subgraph and their state (assembly only)."""

@@ -1,0 +1,38 @@
+"""WorkflowContext: per-run settings (``context_schema``); defaults come from the config."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from localagent.config.schema import Settings
+    from localagent.config.sections import WorkflowSettings
+
+
+@cache
+def settings() -> Settings:
+    """The configuration, loaded once per process."""
+    from localagent.config.loader import load_settings
+
+    return load_settings()
+
+
+def _workflow() -> WorkflowSettings:
+    return settings().workflow
+
+
+@dataclass
+class WorkflowContext:
+    """What a run may vary: provider chain, approvals, limits, phases, extra commands."""
+
+    provider: str | None = None
+    auto_approve: bool = field(default_factory=lambda: _workflow().auto_approve)
+    max_parallel_agents: int = field(default_factory=lambda: _workflow().max_parallel_agents)
+    max_iterations: int = field(default_factory=lambda: _workflow().max_iterations)
+    phases: list[int] = field(default_factory=lambda: list(_workflow().phases))
+    allow_commands: list[str] = field(default_factory=list)
+
+    def runs(self, phase: int) -> bool:
+        return phase in self.phases

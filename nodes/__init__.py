@@ -1,0 +1,1 @@
+"""One module per phase or step; each node is ``(state, runtime) -> update``."""

@@ -1,0 +1,109 @@
+"""The agent subgraph's steps: think (model with tools), act (run tools), report."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any, Literal
+
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
+from langgraph.runtime import Runtime
+
+from graph.context import WorkflowContext, settings
+from graph.state import AgentFinding, AgentResult, AgentState
+from nodes.models import ModelSource, ask, call_evidence
+from nodes.tools import READ_ONLY, make_tools, run_tool
+from nodes.workspace import context_of, policy_for
+from prompts import load_role
+
+PHASE_TOOLS = {"research": READ_ONLY, "execute": (*READ_ONLY, "propose_edit", "run_command")}
+TRANSCRIPT_CHARS = 6000
+
+
+def _tool_names(state: AgentState) -> list[str]:
+    role = load_role(state["role"], state["workspace"])
+    allowed = PHASE_TOOLS.get(state.get("phase", "research"), READ_ONLY)
+    return [name for name in role.tools if name in allowed]
+
+
+async def think(state: AgentState, runtime: Runtime[WorkflowContext], *,
+                models: ModelSource) -> dict[str, Any]:
+    role = load_role(state["role"], state["workspace"])
+    messages = list(state.get("messages") or [])
+    new: list[Any] = []
+    if not messages:
+        task = state["task"] + (f"\n\n{state['context']}" if state.get("context") else "")
+        new = [SystemMessage(role.body), HumanMessage(task)]
+        messages = new
+    policy = policy_for(state["workspace"], runtime)
+    tools = make_tools(policy, _tool_names(state), [], state.get("stream", ""))
+    model = models.get(context_of(runtime), role.model)
+    bound = model.bind_tools(tools) if tools else model
+    started = time.monotonic()
+    response = await bound.ainvoke(messages)
+    if not isinstance(response, AIMessage):
+        response = AIMessage(content=str(response.content))
+    evidence = call_evidence(response, state.get("phase", "agent"), time.monotonic() - started,
+                             stream=state.get("stream", ""))
+    return {"messages": [*new, response], "steps": state.get("steps", 0) + 1,
+            "evidence": [evidence]}
+
+
+def route(state: AgentState) -> Literal["act", "report"]:
+    last = state["messages"][-1]
+    limit = settings().workflow.agent_step_limit
+    if isinstance(last, AIMessage) and last.tool_calls and state.get("steps", 0) < limit:
+        return "act"
+    return "report"
+
+
+async def act(state: AgentState, runtime: Runtime[WorkflowContext]) -> dict[str, Any]:
+    """Run every tool call of the last message through the policy, in order."""
+    last = state["messages"][-1]
+    assert isinstance(last, AIMessage)
+    proposals: list[dict[str, Any]] = []
+    policy = policy_for(state["workspace"], runtime)
+    tools = {t.name: t for t in make_tools(policy, _tool_names(state), proposals,
+                                           state.get("stream", ""))}
+    replies: list[ToolMessage] = []
+    evidence: list[dict[str, Any]] = []
+    for call in last.tool_calls:
+        tool = tools.get(call["name"])
+        if tool is None:
+            output, ok = (f"error: no tool named {call['name']!r} here; available: "
+                          f"{', '.join(tools) or 'none'}"), False
+        else:
+            output, ok = await asyncio.to_thread(run_tool, tool, call["args"])
+        replies.append(ToolMessage(output, tool_call_id=call["id"] or call["name"],
+                                   status="success" if ok else "error"))
+        evidence.append({"kind": "tool_call", "phase": state.get("phase", ""),
+                         "stream": state.get("stream", ""), "tool": call["name"], "ok": ok,
+                         "args": {k: str(v)[:120] for k, v in call["args"].items()},
+                         "output_tail": output[-300:]})
+    return {"messages": replies, "edits": proposals, "evidence": evidence}
+
+
+def _transcript(state: AgentState) -> str:
+    parts: list[str] = []
+    for message in state["messages"][1:]:
+        text = message.content if isinstance(message.content, str) else str(message.content)
+        if isinstance(message, AIMessage) and message.tool_calls:
+            text += " " + "; ".join(f"{c['name']}({c['args']})" for c in message.tool_calls)
+        parts.append(f"[{message.type}] {text[:1500]}")
+    return "\n".join(parts)[-TRANSCRIPT_CHARS:]
+
+
+async def report(state: AgentState, runtime: Runtime[WorkflowContext], *,
+                 models: ModelSource) -> dict[str, Any]:
+    """Ask for the structured result of the work above."""
+    role = load_role(state["role"], state["workspace"])
+    model = models.get(context_of(runtime), role.model)
+    prompt = (f"Your task was: {state['task'][:1500]}\n\nWhat happened:\n{_transcript(state)}\n\n"
+              f"Report what you found or did.")
+    finding, evidence = await ask(model, AgentFinding, prompt, phase=state.get("phase", ""))
+    evidence["stream"] = state.get("stream", "")
+    result = AgentResult(stream=state.get("stream", ""), role=state["role"],
+                         phase="execute" if state.get("phase") == "execute" else "research",
+                         summary=finding.summary, findings=finding.findings,
+                         edits=state.get("edits") or [])
+    return {"result": result.model_dump(), "evidence": [evidence]}

@@ -1,0 +1,55 @@
+"""Phase 3: per stream, the files and findings it needs, within a token budget."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from graph.context import WorkflowContext, settings
+from graph.state import WorkflowState
+from localagent.security import PolicyDenied
+from nodes.plan import findings_of
+from nodes.progress import phase
+from nodes.workspace import context_of, policy_for
+from providers.tokens import CHARS_PER_TOKEN
+
+
+def estimate_tokens(text: str) -> int:
+    return int(len(text) / CHARS_PER_TOKEN) + 1
+
+
+def package(files: list[tuple[str, str]], findings: list[str], budget: int) -> str:
+    """Findings first, then whole files while they fit; a file that does not fit is cut."""
+    parts = ["Findings:\n" + ("\n".join(f"- {f}" for f in findings) or "(none)")]
+    used = estimate_tokens(parts[0])
+    for path, text in files:
+        block = f"--- {path} ---\n{text}"
+        cost = estimate_tokens(block)
+        if used + cost > budget:
+            room = max(0, int((budget - used) * CHARS_PER_TOKEN))
+            if room > 200:
+                parts.append(block[:room] + f"\n[... {path} cut to fit the context budget]")
+            break
+        parts.append(block)
+        used += cost
+    return "\n\n".join(parts)
+
+
+@phase("context")
+async def build(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> dict[str, Any]:
+    if not context_of(runtime).runs(3):
+        return {"contexts": {}}
+    policy = policy_for(state["workspace"], runtime)
+    budget = settings().workflow.context_token_budget
+    findings = findings_of(state)
+    contexts: dict[str, str] = {}
+    for stream in state["plan"]["streams"]:
+        files: list[tuple[str, str]] = []
+        for path in stream["files"]:
+            try:
+                files.append((path, policy.read_text(path)))
+            except PolicyDenied as denied:
+                files.append((path, f"({denied.tool_error()})"))
+        contexts[stream["id"]] = package(files, findings, budget)
+    return {"contexts": contexts}

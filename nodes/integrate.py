@@ -1,0 +1,74 @@
+"""Phase 5: merge the proposals, show the diff for approval, apply through the policy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+from langgraph.types import Command, interrupt
+
+from graph.context import WorkflowContext
+from graph.state import WorkflowState
+from localagent.security import ChangeSetFailed, FileChange, PolicyDenied
+from nodes.decisions import parse_decision
+from nodes.merge import merge_versions, unified
+from nodes.progress import phase
+from nodes.workspace import context_of, policy_for
+
+
+@phase("integrate")
+async def merge(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> dict[str, Any]:
+    policy = policy_for(state["workspace"], runtime)
+    by_path: dict[str, list[tuple[str, str]]] = {}
+    for result in state.get("proposals") or []:
+        latest: dict[str, str] = {}
+        for edit in result["edits"]:  # a stream's last edit of a file wins
+            latest[edit["path"]] = edit["content"]
+        for path, content in latest.items():
+            by_path.setdefault(path, []).append((result["stream"], content))
+    files: list[dict[str, Any]] = []
+    conflicts: list[str] = []
+    for path, versions in sorted(by_path.items()):
+        target = policy.workspace.root / path
+        original = target.read_text(encoding="utf-8") if target.is_file() else ""
+        merged, clashes = merge_versions(original, versions)
+        conflicts.extend(f"{path}: {c}" for c in clashes)
+        diff = unified(path, original, merged)
+        if diff:
+            files.append({"path": path, "content": merged, "diff": diff,
+                          "streams": [s for s, _ in versions]})
+    return {"changes": {"files": files, "conflicts": conflicts,
+                        "diff": "".join(f["diff"] for f in files)}}
+
+
+async def approve(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> Command[Any]:
+    """Interrupt with the diff unless auto-approve; feedback re-plans, a no skips applying."""
+    changes = state.get("changes") or {}
+    if not changes.get("files"):
+        return Command(goto="validate", update={"applied": {"paths": [], "status": "nothing"}})
+    if not context_of(runtime).auto_approve:
+        answer = interrupt({
+            "type": "approve_changes",
+            "message": f"Apply these changes to {len(changes['files'])} file(s)?",
+            "diff": changes["diff"], "files": [f["path"] for f in changes["files"]],
+            "conflicts": changes.get("conflicts", [])})
+        decision = parse_decision(answer)
+        if not decision.approved:
+            if decision.feedback:
+                return Command(goto="plan", update={
+                    "lessons": [*(state.get("lessons") or []), decision.feedback]})
+            return Command(goto="finish", update={
+                "status": "rejected", "applied": {"paths": [], "status": "rejected"}})
+    return Command(goto="apply")
+
+
+@phase("apply")
+async def apply(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> dict[str, Any]:
+    policy = policy_for(state["workspace"], runtime)
+    changes = [FileChange(f["path"], f["content"]) for f in state["changes"]["files"]]
+    try:
+        done = policy.apply(changes, approved=True)
+    except (ChangeSetFailed, PolicyDenied) as exc:
+        return {"applied": {"paths": [], "status": "failed", "error": str(exc)}}
+    return {"applied": {"paths": done.paths, "status": "applied", "id": done.id,
+                        "backup": str(done.backup_dir)}}

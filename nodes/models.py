@@ -1,0 +1,69 @@
+"""Where nodes get their chat model, and how a model call becomes evidence."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, TypeVar
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from pydantic import BaseModel
+
+from graph.context import WorkflowContext, settings
+
+T = TypeVar("T", bound=BaseModel)
+
+
+class ModelSource:
+    """The injected model (tests, Python callers), else the configured provider chain."""
+
+    def __init__(self, model: BaseChatModel | None = None) -> None:
+        self.model = model
+        self._built: dict[str | None, BaseChatModel] = {}
+        self._lock = threading.Lock()
+
+    def get(self, context: WorkflowContext, preference: str | None = None) -> BaseChatModel:
+        if self.model is not None:
+            return self.model
+        spec = preference or context.provider
+        with self._lock:
+            if spec not in self._built:
+                from localagent.keys.manager import KeyManager
+                from providers.factory import get_chat_model
+
+                config = settings()
+                filled = KeyManager(config.security).fill(config)
+                self._built[spec] = get_chat_model(spec, config=filled.providers_config())
+            return self._built[spec]
+
+
+def call_evidence(message: AIMessage, phase: str, seconds: float, *,
+                  stream: str = "") -> dict[str, Any]:
+    """Provider, tokens, cost and latency of one model call."""
+    usage: dict[str, Any] = dict(message.usage_metadata or {})
+    meta = (message.response_metadata or {}).get("localagent", {})
+    return {"kind": "model_call", "phase": phase, "stream": stream,
+            "provider": meta.get("provider") or (message.response_metadata or {}).get(
+                "model_name", "model"),
+            "input_tokens": usage.get("input_tokens", 0),
+            "output_tokens": usage.get("output_tokens", 0),
+            "cost": meta.get("cost", 0.0), "cached": meta.get("cached", False),
+            "seconds": round(seconds, 3)}
+
+
+async def ask(model: BaseChatModel, schema: type[T], prompt: str, *, phase: str,
+              system: str | None = None) -> tuple[T, dict[str, Any]]:
+    """A structured answer and the evidence of the call."""
+    messages: list[BaseMessage] = [HumanMessage(prompt)]
+    if system:
+        messages.insert(0, SystemMessage(system))
+    started = time.monotonic()
+    out: Any = await model.with_structured_output(schema, include_raw=True).ainvoke(messages)
+    raw, parsed = out["raw"], out["parsed"]
+    if parsed is None:
+        raise ValueError(f"{phase}: the model's answer did not parse as {schema.__name__}: "
+                         f"{out.get('parsing_error')}")
+    if isinstance(parsed, dict):
+        parsed = schema.model_validate(parsed)
+    return parsed, call_evidence(raw, phase, time.monotonic() - started)

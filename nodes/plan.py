@@ -1,0 +1,70 @@
+"""Phase 2: a structured plan of streams, each with a role, focus, files and checks."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from graph.context import WorkflowContext
+from graph.state import Override, Plan, Stream, WorkflowState
+from localagent.security import PolicyDenied
+from nodes.models import ModelSource, ask
+from nodes.progress import phase
+from nodes.workspace import context_of, policy_for
+from prompts import load_prompt, roles
+
+MAX_STREAMS = 4
+
+
+def findings_of(state: WorkflowState) -> list[str]:
+    out: list[str] = []
+    for result in state.get("research") or []:
+        if result["status"] == "ok":
+            out.append(f"[{result['stream']}] {result['summary']}")
+            out.extend(f"[{result['stream']}] {f}" for f in result["findings"])
+        else:
+            out.append(f"[{result['stream']}] research failed: {result['error']}")
+    return out
+
+
+def tidy(plan: Plan, state: WorkflowState, runtime: Runtime[WorkflowContext]) -> Plan:
+    """Unique ids, known roles, workspace files only, dependencies on earlier streams only."""
+    known = roles(state["workspace"])
+    policy = policy_for(state["workspace"], runtime)
+    streams: list[Stream] = []
+    for stream in plan.streams[:MAX_STREAMS]:
+        slug = re.sub(r"[^a-z0-9-]+", "-", stream.id.lower()).strip("-") or "stream"
+        while slug in {s.id for s in streams}:
+            slug += "-2"
+        files = []
+        for path in stream.files:
+            try:
+                files.append(policy.workspace.relative(path))
+            except PolicyDenied:
+                continue
+        earlier = {s.id for s in streams}
+        streams.append(stream.model_copy(update={
+            "id": slug, "role": stream.role if stream.role in known else "backend-engineer",
+            "files": files, "depends_on": [d for d in stream.depends_on if d in earlier]}))
+    if not streams:
+        scope = state.get("scope", {})
+        streams = [Stream(id="main", focus=scope.get("summary") or state["request"],
+                          acceptance_checks=scope.get("acceptance_checks", []))]
+    return Plan(summary=plan.summary, streams=streams)
+
+
+@phase("plan")
+async def make_plan(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
+                    models: ModelSource) -> dict[str, Any]:
+    context = context_of(runtime)
+    reset = {"done_streams": Override([]), "proposals": Override([])}
+    if not context.runs(2):
+        return {"plan": Plan().model_dump(), **reset}
+    prompt = load_prompt("phases/plan").render(
+        max_streams=min(MAX_STREAMS, max(1, context.max_parallel_agents * 2)),
+        roles=", ".join(roles(state["workspace"])), scope=state.get("scope", {}),
+        findings=findings_of(state), lessons=state.get("lessons") or [])
+    plan, evidence = await ask(models.get(context), Plan, prompt, phase="plan")
+    return {"plan": tidy(plan, state, runtime).model_dump(), "evidence": [evidence], **reset}

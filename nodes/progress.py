@@ -1,0 +1,52 @@
+"""Progress events (custom stream mode) and phase timing, for the CLI and Studio."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from langgraph.runtime import Runtime
+from langgraph.types import Command
+
+Node = Callable[..., Awaitable[Any]]
+
+
+def emit(runtime: Runtime[Any], event: str, **data: Any) -> None:
+    """Send one progress event to whoever streams with ``stream_mode="custom"``."""
+    with contextlib.suppress(Exception):
+        runtime.stream_writer({"event": event, **data})
+
+
+def phase(name: str) -> Callable[[Node], Node]:
+    """Wrap a node: phase started/finished events and a timing entry in the evidence."""
+
+    def wrap(node: Node) -> Node:
+        @functools.wraps(node)
+        async def run(state: dict[str, Any], runtime: Runtime[Any], **kwargs: Any) -> Any:
+            emit(runtime, "phase_started", phase=name)
+            started = time.monotonic()
+            try:
+                update = await node(state, runtime, **kwargs)
+            except Exception as exc:
+                if type(exc).__name__ in ("GraphInterrupt", "ParentCommand"):
+                    raise  # control flow, not a failure
+                emit(runtime, "phase_failed", phase=name, error=str(exc)[:500])
+                from nodes.report import write_report
+
+                write_report(state, status="failed", error=f"{name}: {exc}")  # type: ignore[arg-type]
+                raise
+            seconds = round(time.monotonic() - started, 3)
+            emit(runtime, "phase_finished", phase=name, seconds=seconds)
+            timing = {"kind": "timing", "phase": name, "seconds": seconds}
+            if isinstance(update, Command):
+                values = dict(update.update or {})
+                values["evidence"] = [*values.get("evidence", []), timing]
+                return Command(goto=update.goto, update=values)
+            return {**update, "evidence": [*update.get("evidence", []), timing]}
+
+        return run
+
+    return wrap

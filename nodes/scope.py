@@ -1,0 +1,51 @@
+"""Phase 0: restate the request as a scope, and have the user confirm or amend it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+from langgraph.types import Command, interrupt
+
+from graph.context import WorkflowContext
+from graph.state import Scope, WorkflowState
+from nodes.decisions import parse_decision
+from nodes.models import ModelSource, ask
+from nodes.progress import phase
+from nodes.workspace import context_of, policy_for
+from prompts import load_prompt
+
+
+@phase("scope")
+async def draft(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
+                models: ModelSource) -> dict[str, Any]:
+    context = context_of(runtime)
+    if not context.runs(0):
+        return {"scope": Scope(summary=state["request"]).model_dump(), "status": "running"}
+    policy = policy_for(state["workspace"], runtime)
+    policy.check_message(state["request"], what="the request")
+    files = [f for _, f in zip(range(40), policy.list_files("."), strict=False)]
+    prompt = load_prompt("phases/scope").render(
+        request=state["request"], files=files, feedback=state.get("scope_feedback") or "(none)")
+    scope, evidence = await ask(models.get(context), Scope, prompt, phase="scope")
+    return {"scope": scope.model_dump(), "status": "running", "evidence": [evidence]}
+
+
+async def confirm(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> Command[Any]:
+    """Interrupt for confirmation (unless auto-approve); feedback goes back to draft."""
+    context = context_of(runtime)
+    if context.auto_approve or not context.runs(0):
+        return Command(goto="research")
+    answer = interrupt({"type": "confirm_scope",
+                        "message": "Confirm the scope, or answer with feedback to re-scope.",
+                        "scope": state["scope"], "request": state["request"]})
+    decision = parse_decision(answer)
+    scope = dict(state["scope"])
+    if isinstance(decision.edits, dict):
+        scope.update({k: v for k, v in decision.edits.items() if k in Scope.model_fields})
+        scope = Scope.model_validate(scope).model_dump()
+    if decision.feedback and not decision.approved:
+        return Command(goto="draft_scope", update={"scope_feedback": decision.feedback})
+    if not decision.approved:
+        return Command(goto="finish", update={"status": "cancelled"})
+    return Command(goto="research", update={"scope": scope})

@@ -1,0 +1,79 @@
+"""The agent's tools. Every one goes through the security policy; a refusal comes back to
+the agent as an error message it can act on."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from langchain_core.tools import BaseTool, StructuredTool
+
+from localagent.security import PolicyDenied, SecurityPolicy
+
+READ_ONLY = ("list_files", "read_file", "search_code")
+MAX_LIST = 200
+MAX_MATCHES = 50
+
+
+def make_tools(policy: SecurityPolicy, names: list[str], proposals: list[dict[str, Any]],
+               stream: str) -> list[BaseTool]:
+    """The tools named by the role (and allowed in this phase), bound to one policy."""
+
+    def list_files(path: str = ".") -> str:
+        """List files under a workspace directory (relative path)."""
+        files = list(policy.list_files(path))
+        more = f"\n... and {len(files) - MAX_LIST} more" if len(files) > MAX_LIST else ""
+        return "\n".join(files[:MAX_LIST]) + more or "(no files)"
+
+    def read_file(path: str) -> str:
+        """Read a text file in the workspace (relative path)."""
+        return policy.read_text(path)
+
+    def search_code(pattern: str, path: str = ".") -> str:
+        """Search workspace files for a regular expression; returns path:line: text."""
+        try:
+            regex = re.compile(pattern)
+        except re.error as exc:
+            return f"error: invalid regular expression: {exc}"
+        hits: list[str] = []
+        for rel in policy.list_files(path):
+            try:
+                text = policy.read_text(rel)
+            except PolicyDenied:
+                continue
+            for number, line in enumerate(text.splitlines(), 1):
+                if regex.search(line):
+                    hits.append(f"{rel}:{number}: {line.strip()[:200]}")
+                    if len(hits) >= MAX_MATCHES:
+                        return "\n".join(hits) + "\n... (more matches cut)"
+        return "\n".join(hits) or "no matches"
+
+    def propose_edit(path: str, content: str, reason: str = "") -> str:
+        """Propose the full new content of a workspace file (applied after review)."""
+        from localagent.security import FileChange
+
+        policy.check_write([FileChange(path, content)])
+        policy.check_message(content, what=f"new content of {path}")
+        proposals.append({"path": policy.workspace.relative(path), "content": content,
+                          "reason": reason, "stream": stream})
+        return f"proposed a new version of {path} ({len(content.splitlines())} lines)"
+
+    def run_command(command: str) -> str:
+        """Run an allowed command in the workspace (no shell); returns exit code and output."""
+        result = policy.run(command)
+        return f"exit code {result.exit_code}\n{result.output}"
+
+    available = {f.__name__: f for f in (list_files, read_file, search_code, propose_edit,
+                                         run_command)}
+    return [StructuredTool.from_function(available[name], handle_tool_error=True)
+            for name in names if name in available]
+
+
+def run_tool(tool: BaseTool, args: dict[str, Any]) -> tuple[str, bool]:
+    """A tool's output and whether it succeeded; denials and errors become messages."""
+    try:
+        return str(tool.invoke(args)), True
+    except PolicyDenied as denied:
+        return denied.tool_error(), False
+    except Exception as exc:  # a bad argument, a missing file: the agent can try again
+        return f"error: {type(exc).__name__}: {exc}", False

@@ -1,0 +1,107 @@
+"""A scripted chat model for the workflow graph: answers per phase, whatever the order.
+
+Structured outputs are scripted per schema name (consumed in order, the last repeating);
+agent turns are scripted per branch, chosen by a substring of the branch's task, and
+indexed by how many model turns the branch has had, so parallel branches stay deterministic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.runnables import Runnable
+from langchain_core.utils.function_calling import convert_to_openai_tool
+from pydantic import Field, PrivateAttr
+
+USAGE = {"input_tokens": 20, "output_tokens": 10, "total_tokens": 30}
+
+
+def call(name: str, **args: Any) -> dict[str, Any]:
+    return {"name": name, "args": args}
+
+
+class PhaseModel(BaseChatModel):
+    structured: dict[str, list[Any]] = Field(default_factory=dict)
+    turns: list[tuple[str, list[Any]]] = Field(default_factory=list)
+    delay: float = 0.0
+
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    _counts: dict[str, int] = PrivateAttr(default_factory=dict)
+    _active: int = PrivateAttr(default=0)
+    _log: list[str] = PrivateAttr(default_factory=list)
+    max_active: int = 0
+
+    @property
+    def _llm_type(self) -> str:
+        return "phase-scripted"
+
+    @property
+    def log(self) -> list[str]:
+        """One entry per model call: the schema name, or ``turn:<key>``."""
+        return self._log
+
+    def bind_tools(self, tools: Sequence[Any], *, tool_choice: Any = None,
+                   **kwargs: Any) -> Runnable[Any, AIMessage]:
+        formatted = [convert_to_openai_tool(t) for t in tools]
+        return self.bind(tools=formatted, tool_choice=tool_choice, **kwargs)
+
+    def _answer(self, messages: list[BaseMessage], tools: list[dict[str, Any]] | None,
+                tool_choice: Any) -> AIMessage:
+        names = [t["function"]["name"] for t in tools or []]
+        if tool_choice and len(names) == 1 and names[0] in self.structured:
+            return self._structured(names[0])
+        task = next((str(m.content) for m in messages if isinstance(m, HumanMessage)), "")
+        for key, script in self.turns:
+            if key in task:
+                index = sum(isinstance(m, AIMessage) for m in messages)
+                with self._lock:
+                    self._log.append(f"turn:{key}")
+                entry = script[min(index, len(script) - 1)]
+                if isinstance(entry, BaseException):
+                    raise entry
+                if isinstance(entry, list):
+                    calls = [{"name": c["name"], "args": c["args"], "id": f"{key}-{index}-{n}",
+                              "type": "tool_call"} for n, c in enumerate(entry)]
+                    return AIMessage(content="", tool_calls=calls, usage_metadata=USAGE)
+                return AIMessage(content=str(entry), usage_metadata=USAGE)
+        raise AssertionError(f"no script for this call: {task[:200]!r}")
+
+    def _structured(self, name: str) -> AIMessage:
+        with self._lock:
+            index = self._counts.get(name, 0)
+            self._counts[name] = index + 1
+            self._log.append(name)
+        script = self.structured[name]
+        entry = script[min(index, len(script) - 1)]
+        if isinstance(entry, BaseException):
+            raise entry
+        return AIMessage(content="", usage_metadata=USAGE, tool_calls=[
+            {"name": name, "args": entry, "id": f"{name}-{index}", "type": "tool_call"}])
+
+    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any
+                  ) -> ChatResult:
+        message = self._answer(messages, kwargs.get("tools"), kwargs.get("tool_choice"))
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    async def _agenerate(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                         run_manager: AsyncCallbackManagerForLLMRun | None = None,
+                         **kwargs: Any) -> ChatResult:
+        with self._lock:
+            self._active += 1
+            self.max_active = max(self.max_active, self._active)
+        try:
+            if self.delay:
+                await asyncio.sleep(self.delay)
+            message = self._answer(messages, kwargs.get("tools"), kwargs.get("tool_choice"))
+        finally:
+            with self._lock:
+                self._active -= 1
+        return ChatResult(generations=[ChatGeneration(message=message)])
