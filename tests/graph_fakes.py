@@ -31,6 +31,8 @@ class PhaseModel(BaseChatModel):
     structured: dict[str, list[Any]] = Field(default_factory=dict)
     turns: list[tuple[str, list[Any]]] = Field(default_factory=list)
     delay: float = 0.0
+    slow: dict[str, float] = Field(default_factory=dict, description="turn key -> seconds")
+    log_file: str | None = None
 
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     _counts: dict[str, int] = PrivateAttr(default_factory=dict)
@@ -61,8 +63,7 @@ class PhaseModel(BaseChatModel):
         for key, script in self.turns:
             if key in task:
                 index = sum(isinstance(m, AIMessage) for m in messages)
-                with self._lock:
-                    self._log.append(f"turn:{key}")
+                self._record(f"turn:{key}")
                 entry = script[min(index, len(script) - 1)]
                 if isinstance(entry, BaseException):
                     raise entry
@@ -73,11 +74,18 @@ class PhaseModel(BaseChatModel):
                 return AIMessage(content=str(entry), usage_metadata=USAGE)
         raise AssertionError(f"no script for this call: {task[:200]!r}")
 
+    def _record(self, entry: str) -> None:
+        with self._lock:
+            self._log.append(entry)
+            if self.log_file:  # survives the process being killed
+                with open(self.log_file, "a") as handle:
+                    handle.write(entry + "\n")
+
     def _structured(self, name: str) -> AIMessage:
         with self._lock:
             index = self._counts.get(name, 0)
             self._counts[name] = index + 1
-            self._log.append(name)
+        self._record(name)
         script = self.structured[name]
         entry = script[min(index, len(script) - 1)]
         if isinstance(entry, BaseException):
@@ -100,6 +108,10 @@ class PhaseModel(BaseChatModel):
         try:
             if self.delay:
                 await asyncio.sleep(self.delay)
+            task = next((str(m.content) for m in messages if isinstance(m, HumanMessage)), "")
+            for key, seconds in self.slow.items():
+                if key in task:
+                    await asyncio.sleep(seconds)
             message = self._answer(messages, kwargs.get("tools"), kwargs.get("tool_choice"))
         finally:
             with self._lock:
