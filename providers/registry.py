@@ -8,12 +8,13 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
-from typing import Any
-
-from langchain_core.language_models import BaseChatModel
+from typing import TYPE_CHECKING, Any
 
 from providers.errors import ProviderUnavailable
 from providers.settings import ProviderSettings
+
+if TYPE_CHECKING:  # langchain_core costs ~0.4 s to import; config checks do not need it
+    from langchain_core.language_models import BaseChatModel
 
 ENTRY_POINT_GROUP = "localagent.providers"
 
