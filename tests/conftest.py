@@ -73,3 +73,11 @@ def refused_url() -> str:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def audit(tmp_path):
+    """An audit log of the test's own (the security tests read it back)."""
+    from localagent.audit import AuditLog
+
+    return AuditLog(tmp_path / "audit.jsonl")

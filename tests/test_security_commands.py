@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from localagent.audit import AuditLog
 from localagent.config.sections import SecuritySettings
 from localagent.security import PolicyDenied, SecurityPolicy
 from localagent.security.commands import unwrap
@@ -15,11 +14,6 @@ from localagent.security.shellparse import ParseError, parse
 EXTRA = ["printf", "sleep", "yes", "printenv", "nosuch-cmd-xyz"]
 
 
-@pytest.fixture(autouse=True)
-def _data_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("LOCALAGENT_DATA_DIR", str(tmp_path / "data"))
-
-
 @pytest.fixture
 def ws(tmp_path):
     root = tmp_path / "ws"
@@ -27,11 +21,6 @@ def ws(tmp_path):
     (root / "a.txt").write_text("alpha\n")
     (root / "b.txt").write_text("beta\n")
     return root
-
-
-@pytest.fixture
-def audit(tmp_path):
-    return AuditLog(tmp_path / "audit.jsonl")
 
 
 @pytest.fixture

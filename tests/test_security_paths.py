@@ -6,15 +6,9 @@ import os
 
 import pytest
 
-from localagent.audit import AuditLog
 from localagent.config.sections import SecuritySettings
 from localagent.security import PolicyDenied, SecurityPolicy
 from localagent.security.paths import Workspace
-
-
-@pytest.fixture(autouse=True)
-def _data_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("LOCALAGENT_DATA_DIR", str(tmp_path / "data"))
 
 
 @pytest.fixture
@@ -32,11 +26,6 @@ def ws(tmp_path):
     (root / "a.txt").write_text("alpha\n")
     (root / "sub" / "b.txt").write_text("beta\n")
     return root
-
-
-@pytest.fixture
-def audit(tmp_path):
-    return AuditLog(tmp_path / "audit.jsonl")
 
 
 @pytest.fixture

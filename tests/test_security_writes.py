@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from localagent.audit import AuditLog
 from localagent.security import (
     ChangeSetFailed,
     FileChange,
@@ -26,11 +25,6 @@ from localagent.security.writes import apply_changes
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(autouse=True)
-def _data_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("LOCALAGENT_DATA_DIR", str(tmp_path / "data"))
-
-
 @pytest.fixture
 def ws(tmp_path):
     root = tmp_path / "ws"
@@ -42,11 +36,6 @@ def ws(tmp_path):
     for path in root.rglob("*.*"):
         path.chmod(0o644)  # whatever the umask
     return root
-
-
-@pytest.fixture
-def audit(tmp_path):
-    return AuditLog(tmp_path / "audit.jsonl")
 
 
 @pytest.fixture
