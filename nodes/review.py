@@ -6,6 +6,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 from langgraph.types import Command
+from pydantic import BaseModel
 
 from graph.context import WorkflowContext, settings
 from graph.state import AuditReport, DocUpdate, Readiness, WorkflowState
@@ -44,27 +45,30 @@ async def audit(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
     return Command(goto="document", update=update)
 
 
+async def _summary(runtime: Runtime[WorkflowContext], models: ModelSource, number: int,
+                   name: str, schema: type[BaseModel], key: str, **values: Any
+                   ) -> dict[str, Any]:
+    """Phases 8 and 9: one structured answer stored under ``key`` (nothing if disabled)."""
+    context = context_of(runtime)
+    if not context.runs(number):
+        return {}
+    prompt = load_prompt(f"phases/{name}").render(**values)
+    answer, evidence = await ask(models.get(context), schema, prompt, phase=name)
+    return {key: answer.model_dump(), "evidence": [evidence]}
+
+
 @phase("document")
 async def document(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
                    models: ModelSource) -> dict[str, Any]:
-    context = context_of(runtime)
-    if not context.runs(8):
-        return {}
-    prompt = load_prompt("phases/document").render(
-        scope=state.get("scope", {}), files=(state.get("applied") or {}).get("paths", []),
-        audit=state.get("audit", {}))
-    docs, evidence = await ask(models.get(context), DocUpdate, prompt, phase="document")
-    return {"docs": docs.model_dump(), "evidence": [evidence]}
+    return await _summary(runtime, models, 8, "document", DocUpdate, "docs",
+                          scope=state.get("scope", {}),
+                          files=(state.get("applied") or {}).get("paths", []),
+                          audit=state.get("audit", {}))
 
 
 @phase("readiness")
 async def readiness(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
                     models: ModelSource) -> dict[str, Any]:
-    context = context_of(runtime)
-    if not context.runs(9):
-        return {}
-    prompt = load_prompt("phases/readiness").render(
-        scope=state.get("scope", {}), validation=_validation_text(state),
-        audit=state.get("audit", {}))
-    summary, evidence = await ask(models.get(context), Readiness, prompt, phase="readiness")
-    return {"readiness": summary.model_dump(), "evidence": [evidence]}
+    return await _summary(runtime, models, 9, "readiness", Readiness, "readiness",
+                          scope=state.get("scope", {}), validation=_validation_text(state),
+                          audit=state.get("audit", {}))

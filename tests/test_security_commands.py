@@ -34,6 +34,14 @@ def denial(policy, command) -> PolicyDenied:
     return info.value
 
 
+def expect_denial(policy, command, kind, phrase) -> PolicyDenied:
+    """The denial of ``command``, checked for its kind and a phrase of its reason."""
+    exc = denial(policy, command)
+    assert exc.kind == kind
+    assert phrase in exc.reason
+    return exc
+
+
 def argvs(text, env=None):
     return [[c.argv for c in pipeline] for pipeline in parse(text, env).pipelines]
 
@@ -147,9 +155,7 @@ def test_allowed_commands(policy, command):
     ("git -c core.pager=sh status", "command_not_allowed", "is not in"),
 ])
 def test_not_allowed_commands(policy, command, kind, phrase):
-    exc = denial(policy, command)
-    assert exc.kind == kind
-    assert phrase in exc.reason
+    exc = expect_denial(policy, command, kind, phrase)
     assert exc.target == command
 
 
@@ -193,9 +199,7 @@ def test_compound_command_with_one_bad_part_is_denied_and_named(policy, command)
     ("echo 'a\x00b'", "command_syntax", "contains a NUL byte"),
 ])
 def test_dangerous_commands(policy, command, kind, phrase):
-    exc = denial(policy, command)
-    assert exc.kind == kind
-    assert phrase in exc.reason
+    expect_denial(policy, command, kind, phrase)
 
 
 @pytest.mark.parametrize("command", [
@@ -231,9 +235,7 @@ def test_arguments_through_symlinks_and_deny_read(policy, ws, tmp_path):
     ("timeout 5", "command_not_allowed", "wraps no command"),
 ])
 def test_wrappers_are_unwrapped_and_checked(policy, command, kind, phrase):
-    exc = denial(policy, command)
-    assert exc.kind == kind
-    assert phrase in exc.reason
+    expect_denial(policy, command, kind, phrase)
 
 
 def test_unwrap():
