@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -11,12 +10,22 @@ if TYPE_CHECKING:
     from localagent.config.sections import WorkflowSettings
 
 
-@cache
-def settings() -> Settings:
-    """The configuration, loaded once per process."""
-    from localagent.config.loader import load_settings
+_loaded: list[Settings] = []
 
-    return load_settings()
+
+def settings() -> Settings:
+    """The configuration, loaded once per process (or the one given to ``use_settings``)."""
+    if not _loaded:
+        from localagent.config.loader import load_settings
+
+        _loaded.append(load_settings())
+    return _loaded[0]
+
+
+def use_settings(config: Settings | None) -> None:
+    """Fix the configuration runs use (the CLI passes the one it loaded with its flags);
+    ``None`` forgets it, so the next ``settings()`` loads it again."""
+    _loaded[:] = [config] if config is not None else []
 
 
 def _workflow() -> WorkflowSettings:

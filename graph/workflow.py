@@ -11,7 +11,7 @@ from langchain_core.language_models import BaseChatModel
 from langgraph.graph import END, START, StateGraph
 
 from graph.agent import build_agent
-from graph.context import WorkflowContext
+from graph.context import WorkflowContext, settings
 from graph.state import WorkflowInput, WorkflowState
 from nodes import (
     context_pack,
@@ -69,4 +69,5 @@ def build_workflow(*, model: BaseChatModel | None = None, checkpointer: Any = No
     return g.compile(checkpointer=checkpointer, store=store, name="workflow")
 
 
+settings()  # langgraph dev / Studio: read the configuration now, not on the event loop
 graph = build_workflow()

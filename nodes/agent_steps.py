@@ -14,7 +14,7 @@ from graph.state import AgentFinding, AgentResult, AgentState
 from nodes.models import ModelSource, ask, call_evidence
 from nodes.tools import READ_ONLY, make_tools, run_tool
 from nodes.workspace import context_of, policy_for
-from prompts import load_role
+from prompts import Prompt, load_role
 
 PHASE_TOOLS = {"research": READ_ONLY, "execute": (*READ_ONLY, "propose_edit", "run_command")}
 TRANSCRIPT_CHARS = 6000
@@ -26,18 +26,23 @@ def _tool_names(state: AgentState) -> list[str]:
     return [name for name in role.tools if name in allowed]
 
 
+def _setup(state: AgentState, runtime: Runtime[WorkflowContext]) -> tuple[Prompt, list[Any]]:
+    """The role and its tools (reads the workspace: runs in a worker thread)."""
+    role = load_role(state["role"], state["workspace"])
+    policy = policy_for(state["workspace"], runtime)
+    return role, make_tools(policy, _tool_names(state), [], state.get("stream", ""))
+
+
 async def think(state: AgentState, runtime: Runtime[WorkflowContext], *,
                 models: ModelSource) -> dict[str, Any]:
-    role = load_role(state["role"], state["workspace"])
+    role, tools = await asyncio.to_thread(_setup, state, runtime)
     messages = list(state.get("messages") or [])
     new: list[Any] = []
     if not messages:
         task = state["task"] + (f"\n\n{state['context']}" if state.get("context") else "")
         new = [SystemMessage(role.body), HumanMessage(task)]
         messages = new
-    policy = policy_for(state["workspace"], runtime)
-    tools = make_tools(policy, _tool_names(state), [], state.get("stream", ""))
-    model = models.get(context_of(runtime), role.model)
+    model = await models.aget(context_of(runtime), role.model)
     bound = model.bind_tools(tools) if tools else model
     started = time.monotonic()
     response = await bound.ainvoke(messages)
@@ -57,7 +62,7 @@ def route(state: AgentState) -> Literal["act", "report"]:
     return "report"
 
 
-async def act(state: AgentState, runtime: Runtime[WorkflowContext]) -> dict[str, Any]:
+def act(state: AgentState, runtime: Runtime[WorkflowContext]) -> dict[str, Any]:
     """Run every tool call of the last message through the policy, in order."""
     last = state["messages"][-1]
     assert isinstance(last, AIMessage)
@@ -73,7 +78,7 @@ async def act(state: AgentState, runtime: Runtime[WorkflowContext]) -> dict[str,
             output, ok = (f"error: no tool named {call['name']!r} here; available: "
                           f"{', '.join(tools) or 'none'}"), False
         else:
-            output, ok = await asyncio.to_thread(run_tool, tool, call["args"])
+            output, ok = run_tool(tool, call["args"])
         replies.append(ToolMessage(output, tool_call_id=call["id"] or call["name"],
                                    status="success" if ok else "error"))
         evidence.append({"kind": "tool_call", "phase": state.get("phase", ""),
@@ -96,8 +101,8 @@ def _transcript(state: AgentState) -> str:
 async def report(state: AgentState, runtime: Runtime[WorkflowContext], *,
                  models: ModelSource) -> dict[str, Any]:
     """Ask for the structured result of the work above."""
-    role = load_role(state["role"], state["workspace"])
-    model = models.get(context_of(runtime), role.model)
+    role = await asyncio.to_thread(load_role, state["role"], state["workspace"])
+    model = await models.aget(context_of(runtime), role.model)
     prompt = (f"Your task was: {state['task'][:1500]}\n\nWhat happened:\n{_transcript(state)}\n\n"
               f"Report what you found or did.")
     finding, evidence = await ask(model, AgentFinding, prompt, phase=state.get("phase", ""))

@@ -37,7 +37,7 @@ def package(files: list[tuple[str, str]], findings: list[str], budget: int) -> s
 
 
 @phase("context")
-async def build(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> dict[str, Any]:
+def build(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> dict[str, Any]:
     if not context_of(runtime).runs(3):
         return {"contexts": {}}
     policy = policy_for(state["workspace"], runtime)

@@ -17,7 +17,7 @@ from nodes.workspace import context_of, policy_for
 
 
 @phase("integrate")
-async def merge(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> dict[str, Any]:
+def merge(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> dict[str, Any]:
     policy = policy_for(state["workspace"], runtime)
     by_path: dict[str, list[tuple[str, str]]] = {}
     for result in state.get("proposals") or []:
@@ -63,7 +63,7 @@ async def approve(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> Co
 
 
 @phase("apply")
-async def apply(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> dict[str, Any]:
+def apply(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> dict[str, Any]:
     policy = policy_for(state["workspace"], runtime)
     changes = [FileChange(f["path"], f["content"]) for f in state["changes"]["files"]]
     try:

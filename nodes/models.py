@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from typing import Any, TypeVar
@@ -11,6 +12,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from pydantic import BaseModel
 
 from graph.context import WorkflowContext, settings
+from prompts import load_prompt
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -37,6 +39,13 @@ class ModelSource:
                 self._built[spec] = get_chat_model(spec, config=filled.providers_config())
             return self._built[spec]
 
+    async def aget(self, context: WorkflowContext, preference: str | None = None
+                   ) -> BaseChatModel:
+        """``get`` off the event loop: building reads the configuration and the key store."""
+        if self.model is not None:
+            return self.model
+        return await asyncio.to_thread(self.get, context, preference)
+
 
 def call_evidence(message: AIMessage, phase: str, seconds: float, *,
                   stream: str = "") -> dict[str, Any]:
@@ -50,6 +59,11 @@ def call_evidence(message: AIMessage, phase: str, seconds: float, *,
             "output_tokens": usage.get("output_tokens", 0),
             "cost": meta.get("cost", 0.0), "cached": meta.get("cached", False),
             "seconds": round(seconds, 3)}
+
+
+async def render(name: str, **values: Any) -> str:
+    """A phase prompt filled in; the first read of its file happens off the event loop."""
+    return (await asyncio.to_thread(load_prompt, name)).render(**values)
 
 
 async def ask(model: BaseChatModel, schema: type[T], prompt: str, *, phase: str,

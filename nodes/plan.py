@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -55,6 +56,13 @@ def tidy(plan: Plan, state: WorkflowState, runtime: Runtime[WorkflowContext]) ->
     return Plan(summary=plan.summary, streams=streams)
 
 
+def _prompt(state: WorkflowState, context: WorkflowContext) -> str:
+    return load_prompt("phases/plan").render(
+        max_streams=min(MAX_STREAMS, max(1, context.max_parallel_agents * 2)),
+        roles=", ".join(roles(state["workspace"])), scope=state.get("scope", {}),
+        findings=findings_of(state), lessons=state.get("lessons") or [])
+
+
 @phase("plan")
 async def make_plan(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
                     models: ModelSource) -> dict[str, Any]:
@@ -62,9 +70,7 @@ async def make_plan(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
     reset = {"done_streams": Override([]), "proposals": Override([])}
     if not context.runs(2):
         return {"plan": Plan().model_dump(), **reset}
-    prompt = load_prompt("phases/plan").render(
-        max_streams=min(MAX_STREAMS, max(1, context.max_parallel_agents * 2)),
-        roles=", ".join(roles(state["workspace"])), scope=state.get("scope", {}),
-        findings=findings_of(state), lessons=state.get("lessons") or [])
-    plan, evidence = await ask(models.get(context), Plan, prompt, phase="plan")
-    return {"plan": tidy(plan, state, runtime).model_dump(), "evidence": [evidence], **reset}
+    prompt = await asyncio.to_thread(_prompt, state, context)
+    plan, evidence = await ask(await models.aget(context), Plan, prompt, phase="plan")
+    tidied = await asyncio.to_thread(tidy, plan, state, runtime)
+    return {"plan": tidied.model_dump(), "evidence": [evidence], **reset}

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
+import inspect
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
-Node = Callable[..., Awaitable[Any]]
+Node = Callable[..., Any]
 
 
 def emit(runtime: Runtime[Any], event: str, **data: Any) -> None:
@@ -21,22 +23,31 @@ def emit(runtime: Runtime[Any], event: str, **data: Any) -> None:
 
 
 def phase(name: str) -> Callable[[Node], Node]:
-    """Wrap a node: phase started/finished events and a timing entry in the evidence."""
+    """Wrap a node: phase started/finished events and a timing entry in the evidence.
+
+    A sync node (file and command work) runs in a worker thread, so the event loop never
+    blocks; an async node (a model call) is awaited."""
 
     def wrap(node: Node) -> Node:
+        is_async = inspect.iscoroutinefunction(node)
+
         @functools.wraps(node)
         async def run(state: dict[str, Any], runtime: Runtime[Any], **kwargs: Any) -> Any:
             emit(runtime, "phase_started", phase=name)
             started = time.monotonic()
             try:
-                update = await node(state, runtime, **kwargs)
+                if is_async:
+                    update = await node(state, runtime, **kwargs)
+                else:
+                    update = await asyncio.to_thread(node, state, runtime, **kwargs)
             except Exception as exc:
                 if type(exc).__name__ in ("GraphInterrupt", "ParentCommand"):
                     raise  # control flow, not a failure
                 emit(runtime, "phase_failed", phase=name, error=str(exc)[:500])
                 from nodes.report import write_report
 
-                write_report(state, status="failed", error=f"{name}: {exc}")  # type: ignore[arg-type]
+                await asyncio.to_thread(write_report, state,  # type: ignore[arg-type]
+                                        status="failed", error=f"{name}: {exc}")
                 raise
             seconds = round(time.monotonic() - started, 3)
             emit(runtime, "phase_finished", phase=name, seconds=seconds)

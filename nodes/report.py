@@ -119,7 +119,7 @@ def write_report(state: WorkflowState, *, status: str, error: str | None = None)
     return str(folder / "report.md")
 
 
-async def finish(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> dict[str, Any]:
+def finish(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> dict[str, Any]:
     status = state.get("status") or "done"
     if status == "running":
         status = "done"

@@ -10,10 +10,9 @@ from pydantic import BaseModel
 
 from graph.context import WorkflowContext, settings
 from graph.state import AuditReport, DocUpdate, Readiness, WorkflowState
-from nodes.models import ModelSource, ask
+from nodes.models import ModelSource, ask, render
 from nodes.progress import phase
 from nodes.workspace import context_of
-from prompts import load_prompt
 
 DIFF_CHARS = 6000
 
@@ -31,11 +30,12 @@ async def audit(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
     context = context_of(runtime)
     if not context.runs(7):
         return Command(goto="document")
-    prompt = load_prompt("phases/audit").render(
+    prompt = await render("phases/audit",
         scope=state.get("scope", {}),
         diff=(state.get("changes") or {}).get("diff", "")[:DIFF_CHARS] or "(no change)",
         validation=_validation_text(state))
-    report, evidence = await ask(models.get(context), AuditReport, prompt, phase="audit")
+    report, evidence = await ask(await models.aget(context), AuditReport, prompt,
+                                 phase="audit")
     update: dict[str, Any] = {"audit": report.model_dump(), "evidence": [evidence]}
     loops = state.get("audit_loops", 0)
     if report.replan and report.lessons and loops < settings().workflow.max_audit_loops:
@@ -52,8 +52,8 @@ async def _summary(runtime: Runtime[WorkflowContext], models: ModelSource, numbe
     context = context_of(runtime)
     if not context.runs(number):
         return {}
-    prompt = load_prompt(f"phases/{name}").render(**values)
-    answer, evidence = await ask(models.get(context), schema, prompt, phase=name)
+    prompt = await render(f"phases/{name}", **values)
+    answer, evidence = await ask(await models.aget(context), schema, prompt, phase=name)
     return {key: answer.model_dump(), "evidence": [evidence]}
 
 

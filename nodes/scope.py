@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -16,18 +17,22 @@ from nodes.workspace import context_of, policy_for
 from prompts import load_prompt
 
 
+def _prompt(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> str:
+    policy = policy_for(state["workspace"], runtime)
+    policy.check_message(state["request"], what="the request")
+    files = [f for _, f in zip(range(40), policy.list_files("."), strict=False)]
+    return load_prompt("phases/scope").render(
+        request=state["request"], files=files, feedback=state.get("scope_feedback") or "(none)")
+
+
 @phase("scope")
 async def draft(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
                 models: ModelSource) -> dict[str, Any]:
     context = context_of(runtime)
     if not context.runs(0):
         return {"scope": Scope(summary=state["request"]).model_dump(), "status": "running"}
-    policy = policy_for(state["workspace"], runtime)
-    policy.check_message(state["request"], what="the request")
-    files = [f for _, f in zip(range(40), policy.list_files("."), strict=False)]
-    prompt = load_prompt("phases/scope").render(
-        request=state["request"], files=files, feedback=state.get("scope_feedback") or "(none)")
-    scope, evidence = await ask(models.get(context), Scope, prompt, phase="scope")
+    prompt = await asyncio.to_thread(_prompt, state, runtime)
+    scope, evidence = await ask(await models.aget(context), Scope, prompt, phase="scope")
     return {"scope": scope.model_dump(), "status": "running", "evidence": [evidence]}
 
 

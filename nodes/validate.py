@@ -3,7 +3,6 @@ research (at most ``max_iterations`` times) with the failure as input."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -45,7 +44,7 @@ def detect_checks(root: Path) -> list[str]:
 
 
 @phase("validate")
-async def run_checks(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> Command[Any]:
+def run_checks(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> Command[Any]:
     context = context_of(runtime)
     if not context.runs(6):
         return Command(goto="audit", update={"validation": {"passed": True, "skipped": True,
@@ -54,7 +53,7 @@ async def run_checks(state: WorkflowState, runtime: Runtime[WorkflowContext]) ->
     results: list[dict[str, Any]] = []
     for command in detect_checks(policy.workspace.root):
         try:
-            run = await asyncio.to_thread(policy.run, command)
+            run = policy.run(command)
             results.append({"command": command, "exit_code": run.exit_code,
                             "timed_out": run.timed_out, "output_tail": run.output[-OUTPUT_TAIL:]})
         except PolicyDenied as denied:

@@ -8,17 +8,31 @@ indexed by how many model turns the branch has had, so parallel branches stay de
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import Field, PrivateAttr
+from werkzeug import Request, Response
+
+OURS = ["graph", "nodes", "localagent", "providers", "prompts"]
+
+
+def no_blocking() -> AbstractContextManager[Any]:
+    """Fail on any blocking call (file, socket, sleep, subprocess) that our code makes on the
+    event loop, as `langgraph dev` does."""
+    from blockbuster import blockbuster_ctx
+
+    return blockbuster_ctx(OURS)
+
 
 USAGE = {"input_tokens": 20, "output_tokens": 10, "total_tokens": 30}
 
@@ -117,3 +131,51 @@ class PhaseModel(BaseChatModel):
             with self._lock:
                 self._active -= 1
         return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+# -- the same scripts behind the OpenAI chat-completions wire protocol --------------------------
+def _wire_message(message: dict[str, Any]) -> BaseMessage:
+    content = message.get("content") or ""
+    if not isinstance(content, str):  # content parts
+        content = " ".join(p.get("text", "") for p in content if isinstance(p, dict))
+    if message.get("role") == "assistant":
+        return AIMessage(content)
+    # tool results and system prompts only matter as "not the task"
+    return HumanMessage(content) if message.get("role") == "user" else SystemMessage(content)
+
+
+def _wire_calls(answer: AIMessage) -> list[dict[str, Any]]:
+    return [{"id": c["id"], "type": "function",
+             "function": {"name": c["name"], "arguments": json.dumps(c["args"])}}
+            for c in answer.tool_calls]
+
+
+def openai_handler(model: PhaseModel) -> Callable[[Request], Response]:
+    """A chat-completions endpoint answering from ``model``'s scripts: ``response_format``
+    json_schema and forced tool choice get the scripted object, other calls the branch turns."""
+
+    def handle(request: Request) -> Response:
+        body = json.loads(request.get_data())
+        if body.get("stream"):
+            return Response('{"error": {"message": "streaming is not scripted"}}', status=400,
+                            content_type="application/json")
+        fmt = body.get("response_format") or {}
+        message: dict[str, Any] = {"role": "assistant", "content": None}
+        if fmt.get("type") == "json_schema":
+            answer = model._structured(fmt["json_schema"]["name"])
+            message["content"] = json.dumps(answer.tool_calls[0]["args"])
+        else:
+            messages = [_wire_message(m) for m in body["messages"]]
+            answer = model._answer(messages, body.get("tools"), body.get("tool_choice"))
+            message["content"] = str(answer.content) or None
+            if answer.tool_calls:
+                message["tool_calls"] = _wire_calls(answer)
+        finish = "tool_calls" if message.get("tool_calls") else "stop"
+        return Response(json.dumps({
+            "id": "chatcmpl-phase", "object": "chat.completion", "created": 0,
+            "model": body.get("model", "scripted"),
+            "choices": [{"index": 0, "finish_reason": finish, "message": message}],
+            "usage": {"prompt_tokens": 20, "completion_tokens": 10, "total_tokens": 30}}),
+            content_type="application/json")
+
+    return handle

@@ -13,7 +13,7 @@ from langgraph.types import Command
 
 from graph.context import WorkflowContext
 from graph.workflow import build_workflow
-from tests.graph_fakes import PhaseModel, call
+from tests.graph_fakes import PhaseModel, call, no_blocking
 
 BUGGY = "def add(a, b):\n    return a - b\n"
 FIXED = "def add(a, b):\n    return a + b\n"
@@ -56,13 +56,14 @@ async def run(graph: Any, payload: Any, thread: str, context: WorkflowContext
     config = {"configurable": {"thread_id": thread}}
     events: list[dict[str, Any]] = []
     interrupts: list[Any] = []
-    async for mode, chunk in graph.astream(payload, config, context=context,
-                                           stream_mode=["custom", "updates"],
-                                           durability="sync"):
-        if mode == "custom":
-            events.append(chunk)
-        elif "__interrupt__" in chunk:
-            interrupts.extend(chunk["__interrupt__"])
+    with no_blocking():
+        async for mode, chunk in graph.astream(payload, config, context=context,
+                                               stream_mode=["custom", "updates"],
+                                               durability="sync"):
+            if mode == "custom":
+                events.append(chunk)
+            elif "__interrupt__" in chunk:
+                interrupts.extend(chunk["__interrupt__"])
     return interrupts, events
 
 
