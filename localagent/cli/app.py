@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 from typer.core import TyperGroup
@@ -45,6 +46,7 @@ app = typer.Typer(name="localagent", no_args_is_help=True, pretty_exceptions_ena
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(keys_cmd.app, name="keys")
 app.command("init")(init_cmd.init)
+# -- command groups (one module each under localagent/cli/) --
 
 FORMATS = ("rich", "json", "yaml")
 _debug = False
@@ -62,6 +64,8 @@ def root(ctx: typer.Context,
                                      "project file)", envvar="LOCALAGENT_CONFIG"),
          working_dir: Path = typer.Option(None, "--working-dir", "-C",
                                           help="run as if started in this directory"),
+         provider: str = typer.Option(None, "--provider", help="provider spec, chain or "
+                                      "chain name for this run (system.default_provider)"),
          fmt: str = typer.Option("rich", "--format", help="rich | json | yaml"),
          log_level: str = typer.Option(None, "--log-level", help="DEBUG | INFO | WARNING"),
          debug: bool = typer.Option(False, "--debug", help="show tracebacks"),
@@ -76,7 +80,9 @@ def root(ctx: typer.Context,
     if working_dir is not None and not working_dir.is_dir():
         raise typer.BadParameter(f"{working_dir} is not a directory",
                                  param_hint="--working-dir")
-    flags = {"logging": {"level": log_level}} if log_level else {}
+    flags: dict[str, Any] = {"logging": {"level": log_level}} if log_level else {}
+    if provider:
+        flags["system"] = {"default_provider": provider}
     ctx.obj = AppState(config_file=config, working_dir=working_dir, format=fmt,
                        log_level=log_level, debug=debug, quiet=quiet, flags=flags)
     _setup_logging(log_level)
