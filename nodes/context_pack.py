@@ -36,7 +36,7 @@ def package(files: list[tuple[str, str]], findings: list[str], budget: int) -> s
     return "\n\n".join(parts)
 
 
-@phase("context")
+@phase("context", 3)
 def build(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> dict[str, Any]:
     if not context_of(runtime).runs(3):
         return {"contexts": {}}

@@ -18,7 +18,10 @@ from prompts import load_prompt
 async def gate(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> dict[str, Any]:
     done = set(state.get("done_streams") or [])
     total = len(state.get("plan", {}).get("streams", []))
-    emit(runtime, "execute_progress", done=len(done), total=total)
+    if context_of(runtime).runs(4):
+        emit(runtime, "execute_progress", done=len(done), total=total)
+    else:
+        emit(runtime, "phase_skipped", phase="execute")
     return {}
 
 

@@ -16,8 +16,10 @@ from nodes.progress import phase
 from nodes.workspace import context_of, policy_for
 
 
-@phase("integrate")
+@phase("integrate", 5)
 def merge(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> dict[str, Any]:
+    if not context_of(runtime).runs(5):  # proposals stay in the report, nothing is applied
+        return {"changes": {"files": [], "conflicts": [], "diff": ""}}
     policy = policy_for(state["workspace"], runtime)
     by_path: dict[str, list[tuple[str, str]]] = {}
     for result in state.get("proposals") or []:
@@ -62,7 +64,7 @@ async def approve(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> Co
     return Command(goto="apply")
 
 
-@phase("apply")
+@phase("apply", 5)
 def apply(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> dict[str, Any]:
     policy = policy_for(state["workspace"], runtime)
     changes = [FileChange(f["path"], f["content"]) for f in state["changes"]["files"]]

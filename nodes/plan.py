@@ -63,7 +63,7 @@ def _prompt(state: WorkflowState, context: WorkflowContext) -> str:
         findings=findings_of(state), lessons=state.get("lessons") or [])
 
 
-@phase("plan")
+@phase("plan", 2)
 async def make_plan(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
                     models: ModelSource) -> dict[str, Any]:
     context = context_of(runtime)

@@ -22,7 +22,7 @@ def emit(runtime: Runtime[Any], event: str, **data: Any) -> None:
         runtime.stream_writer({"event": event, **data})
 
 
-def phase(name: str) -> Callable[[Node], Node]:
+def phase(name: str, number: int) -> Callable[[Node], Node]:
     """Wrap a node: phase started/finished events and a timing entry in the evidence.
 
     A sync node (file and command work) runs in a worker thread, so the event loop never
@@ -33,6 +33,12 @@ def phase(name: str) -> Callable[[Node], Node]:
 
         @functools.wraps(node)
         async def run(state: dict[str, Any], runtime: Runtime[Any], **kwargs: Any) -> Any:
+            context = runtime.context
+            if context is not None and not context.runs(number):
+                emit(runtime, "phase_skipped", phase=name)  # the node returns its defaults
+                if is_async:
+                    return await node(state, runtime, **kwargs)
+                return await asyncio.to_thread(node, state, runtime, **kwargs)
             emit(runtime, "phase_started", phase=name)
             started = time.monotonic()
             try:

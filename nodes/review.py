@@ -24,7 +24,7 @@ def _validation_text(state: WorkflowState) -> dict[str, Any]:
     return validation
 
 
-@phase("audit")
+@phase("audit", 7)
 async def audit(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
                 models: ModelSource) -> Command[Any]:
     context = context_of(runtime)
@@ -57,7 +57,7 @@ async def _summary(runtime: Runtime[WorkflowContext], models: ModelSource, numbe
     return {key: answer.model_dump(), "evidence": [evidence]}
 
 
-@phase("document")
+@phase("document", 8)
 async def document(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
                    models: ModelSource) -> dict[str, Any]:
     return await _summary(runtime, models, 8, "document", DocUpdate, "docs",
@@ -66,7 +66,7 @@ async def document(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
                           audit=state.get("audit", {}))
 
 
-@phase("readiness")
+@phase("readiness", 9)
 async def readiness(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
                     models: ModelSource) -> dict[str, Any]:
     return await _summary(runtime, models, 9, "readiness", Readiness, "readiness",

@@ -25,7 +25,7 @@ def _prompt(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> str:
         request=state["request"], files=files, feedback=state.get("scope_feedback") or "(none)")
 
 
-@phase("scope")
+@phase("scope", 0)
 async def draft(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
                 models: ModelSource) -> dict[str, Any]:
     context = context_of(runtime)

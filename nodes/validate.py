@@ -43,7 +43,7 @@ def detect_checks(root: Path) -> list[str]:
     return checks
 
 
-@phase("validate")
+@phase("validate", 6)
 def run_checks(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> Command[Any]:
     context = context_of(runtime)
     if not context.runs(6):

@@ -12,6 +12,7 @@ import json
 import threading
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -150,12 +151,31 @@ def _wire_calls(answer: AIMessage) -> list[dict[str, Any]]:
             for c in answer.tool_calls]
 
 
-def openai_handler(model: PhaseModel) -> Callable[[Request], Response]:
+@dataclass
+class Gate:
+    """Holds the first request whose task contains ``key`` until ``release`` is set."""
+
+    key: str
+    arrived: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+
+    def hold(self, body: dict[str, Any]) -> None:
+        task = next((str(m.get("content")) for m in body.get("messages", [])
+                     if m.get("role") == "user"), "")
+        if self.key in task and not self.arrived.is_set():
+            self.arrived.set()
+            self.release.wait(60)
+
+
+def openai_handler(model: PhaseModel, gate: Gate | None = None
+                   ) -> Callable[[Request], Response]:
     """A chat-completions endpoint answering from ``model``'s scripts: ``response_format``
     json_schema and forced tool choice get the scripted object, other calls the branch turns."""
 
     def handle(request: Request) -> Response:
         body = json.loads(request.get_data())
+        if gate is not None:
+            gate.hold(body)
         if body.get("stream"):
             return Response('{"error": {"message": "streaming is not scripted"}}', status=400,
                             content_type="application/json")
@@ -179,3 +199,21 @@ def openai_handler(model: PhaseModel) -> Callable[[Request], Response]:
             content_type="application/json")
 
     return handle
+
+
+def scripted_provider(httpserver: Any, model: PhaseModel, gate: Gate | None = None) -> None:
+    """Serve ``model`` over the OpenAI wire protocol and make it the configured default
+    provider (the user config file in the test's isolated config dir)."""
+    import os
+    from pathlib import Path
+
+    import yaml
+
+    httpserver.expect_request("/v1/chat/completions").respond_with_handler(
+        openai_handler(model, gate))
+    config_dir = Path(os.environ["LOCALAGENT_CONFIG_DIR"])
+    config_dir.mkdir(parents=True, exist_ok=True)
+    (config_dir / "config.yaml").write_text(yaml.safe_dump({
+        "system": {"default_provider": "openai-compatible:scripted"},
+        "providers": {"openai-compatible": {"base_url": httpserver.url_for("/v1"),
+                                            "timeout": 30}}}))

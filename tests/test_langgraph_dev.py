@@ -19,10 +19,9 @@ from typing import Any
 
 import httpx
 import pytest
-import yaml
 from pytest_httpserver import HTTPServer
 
-from tests.graph_fakes import openai_handler
+from tests.graph_fakes import scripted_provider
 from tests.test_workflow import BUGGY, FIXED, TEST, model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,14 +58,7 @@ def _config_at(home: Path) -> str:
 
 @pytest.fixture
 def server(tmp_path: Path, httpserver: HTTPServer) -> Iterator[str]:
-    httpserver.expect_request("/v1/chat/completions").respond_with_handler(
-        openai_handler(model()))
-    config_dir = Path(os.environ["LOCALAGENT_CONFIG_DIR"])
-    config_dir.mkdir(parents=True, exist_ok=True)
-    (config_dir / "config.yaml").write_text(yaml.safe_dump({
-        "system": {"default_provider": "openai-compatible:scripted"},
-        "providers": {"openai-compatible": {"base_url": httpserver.url_for("/v1"),
-                                            "timeout": 30}}}))
+    scripted_provider(httpserver, model())
     port, log = _free_port(), tmp_path / "langgraph-dev.log"
     home = tmp_path / "server"  # its .langgraph_api state stays out of the repository
     home.mkdir()

@@ -11,13 +11,19 @@ import typer
 from typer.core import TyperGroup
 
 from localagent import __version__
-from localagent.cli import config_cmd, init_cmd, keys_cmd
+from localagent.cli import config_cmd, init_cmd, keys_cmd, workflow_cmd
 from localagent.cli.state import AppState
 
 
 class GuardedGroup(TyperGroup):
     """Runs a command and turns the errors users meet into one line and an exit code;
     ``--debug`` adds the (scrubbed) traceback."""
+
+    def resolve_command(self, ctx: typer.Context, args: list[str]) -> Any:  # type: ignore[override]
+        """``localagent "fix the tests"`` is ``localagent workflow run "fix the tests"``."""
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            return "workflow", self.commands["workflow"], ["run", *args]
+        return super().resolve_command(ctx, args)
 
     def invoke(self, ctx: typer.Context) -> object:  # type: ignore[override]
         try:
@@ -47,6 +53,7 @@ app.add_typer(config_cmd.app, name="config")
 app.add_typer(keys_cmd.app, name="keys")
 app.command("init")(init_cmd.init)
 # -- command groups (one module each under localagent/cli/) --
+app.add_typer(workflow_cmd.app, name="workflow")
 
 FORMATS = ("rich", "json", "yaml")
 _debug = False

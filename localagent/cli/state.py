@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
 
 if TYPE_CHECKING:
     from localagent.config.loader import Loaded
+
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -61,3 +65,10 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 def is_interactive() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def run_async(work: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run``, with asyncio imported only by the commands that need it."""
+    import asyncio
+
+    return asyncio.run(work)

@@ -1,0 +1,121 @@
+"""Driving a workflow thread from the terminal: stream it, feed the view, answer interrupts
+(or stop and say how to resume), and sum up the outcome."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from localagent.cli.progress_view import View
+
+Ask = Callable[[dict[str, Any]], Any]
+
+EXIT = {"done": 0, "rejected": 0, "cancelled": 0, "failed": 1, "checks_failed": 1,
+        "waiting": 3, "providers_failed": 4}
+
+
+@dataclass
+class Outcome:
+    thread_id: str
+    status: str
+    values: dict[str, Any] = field(default_factory=dict)
+    interrupt: dict[str, Any] | None = None
+    error: str | None = None
+
+    @property
+    def checks_failed(self) -> bool:
+        validation = self.values.get("validation") or {}
+        return bool(validation) and not validation.get("skipped") and not validation.get(
+            "passed", True)
+
+    @property
+    def exit_code(self) -> int:
+        if self.status == "done" and self.checks_failed:
+            return EXIT["checks_failed"]
+        return EXIT.get(self.status, 1)
+
+    def summary(self, tracker_phases: dict[str, Any]) -> dict[str, Any]:
+        """The one JSON document ``--format json`` prints."""
+        from nodes.report import usage
+
+        use = usage(self.values.get("evidence") or [])
+        failed = [f"{r.get('phase')}/{r.get('stream')}" for r in
+                  [*(self.values.get("research") or []), *(self.values.get("proposals") or [])]
+                  if r.get("status") == "failed"]
+        doc: dict[str, Any] = {
+            "status": self.status, "exit_code": self.exit_code, "thread_id": self.thread_id,
+            "request": self.values.get("request"), "workspace": self.values.get("workspace"),
+            "phases": {name: {**info, "seconds": use["phase_seconds"].get(name,
+                                                                          info["seconds"])}
+                       for name, info in tracker_phases.items()},
+            "evidence": {"model_calls": use["model_calls"], "tool_calls": use["tool_calls"],
+                         "commands": len(use["commands"]), "failed_branches": failed},
+            "usage": {"input_tokens": use["input_tokens"],
+                      "output_tokens": use["output_tokens"], "cost": use["cost"],
+                      "by_provider": use["by_provider"]},
+            "applied": (self.values.get("applied") or {}).get("paths", []),
+            "checks_passed": None if (self.values.get("validation") or {"skipped": True}).get(
+                "skipped") else not self.checks_failed,
+            "report": self.values.get("report_path") or None,
+        }
+        if self.interrupt is not None:
+            doc["interrupt"] = self.interrupt
+            doc["resume_command"] = resume_command(self.thread_id)
+        if self.error:
+            doc["error"] = self.error
+        return doc
+
+
+def resume_command(thread_id: str) -> str:
+    return f"localagent workflow resume {thread_id}"
+
+
+def thread_status(snapshot: Any) -> str:
+    """done / failed / waiting / stopped (resumable) / rejected / cancelled / unknown."""
+    if snapshot is None or not snapshot.config:
+        return "unknown"
+    if snapshot.interrupts:
+        return "waiting"
+    if any(getattr(t, "error", None) for t in snapshot.tasks):
+        return "failed"
+    if snapshot.next:
+        return "stopped"
+    return str((snapshot.values or {}).get("status") or "unknown")
+
+
+async def drive(graph: Any, payload: Any, config: dict[str, Any], context: Any, view: View,
+                ask: Ask | None) -> Outcome:
+    """Run until the thread ends or waits for a human that ``ask`` cannot be (None)."""
+    from langgraph.types import Command
+
+    thread = str(config["configurable"]["thread_id"])
+    while True:
+        view.start()
+        try:
+            async for mode, chunk in graph.astream(payload, config, context=context,
+                                                   stream_mode=["custom", "updates"],
+                                                   durability="sync"):
+                if mode == "custom" and isinstance(chunk, dict):
+                    view.event(chunk)
+                elif mode == "updates" and isinstance(chunk, dict):
+                    view.update(chunk)
+        except Exception as exc:
+            from localagent.redact import scrub
+
+            snapshot = await graph.aget_state(config)
+            status = ("providers_failed" if type(exc).__name__ == "AllProvidersFailed"
+                      else "failed")
+            return Outcome(thread, status, dict(snapshot.values or {}),
+                           error=scrub(f"{type(exc).__name__}: {exc}"))
+        finally:
+            view.stop()
+        snapshot = await graph.aget_state(config)
+        values = dict(snapshot.values or {})
+        if snapshot.interrupts:
+            question = dict(snapshot.interrupts[0].value)
+            if ask is None:
+                return Outcome(thread, "waiting", values, interrupt=question)
+            payload = Command(resume=ask(question))
+            continue
+        return Outcome(thread, thread_status(snapshot), values)

@@ -1,0 +1,181 @@
+"""Live progress of a workflow run: a Rich live table on a terminal, plain lines otherwise,
+JSON lines with ``--stream``. All views read one ``Tracker`` fed by the graph's stream."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+PHASES = ["scope", "research", "plan", "context", "execute", "integrate", "apply", "validate",
+          "audit", "document", "readiness"]
+MARK = {"pending": "·", "running": "▶", "done": "✓", "failed": "✗", "skipped": "–"}
+
+
+@dataclass
+class Tracker:
+    """Phase and branch status, tokens and cost, from custom events and node updates."""
+
+    phases: dict[str, dict[str, Any]] = field(
+        default_factory=lambda: {p: {"status": "pending", "seconds": None} for p in PHASES})
+    branches: dict[str, dict[str, Any]] = field(default_factory=dict)
+    usage: dict[str, float] = field(default_factory=lambda: {
+        "model_calls": 0, "input_tokens": 0, "output_tokens": 0, "cost": 0.0})
+    _started: dict[str, float] = field(default_factory=dict)
+
+    def _start(self, name: str) -> None:
+        for other, info in self.phases.items():  # phases without a finish event end here
+            if info["status"] == "running" and other != name and other in self._started:
+                self._finish(other, round(time.monotonic() - self._started[other], 3))
+        if name in self.phases and self.phases[name]["status"] != "running":
+            self.phases[name]["status"] = "running"
+            self._started[name] = time.monotonic()
+
+    def _finish(self, name: str, seconds: float | None, status: str = "done") -> None:
+        if name in self.phases:
+            self.phases[name] = {"status": status, "seconds": seconds}
+
+    def on_event(self, event: dict[str, Any]) -> None:
+        kind, name = event.get("event"), str(event.get("phase", ""))
+        if kind == "phase_started":
+            self._start(name)
+        elif kind == "phase_finished":
+            self._finish(name, event.get("seconds"))
+        elif kind == "phase_failed":
+            self._finish(name, None, "failed")
+        elif kind == "phase_skipped":
+            self._finish(name, None, "skipped")
+        elif kind == "execute_progress":
+            self._start("execute")
+        elif kind == "branch_started":
+            self._start(name)
+            self.branches[f"{name}/{event.get('stream')}"] = {
+                "role": event.get("role", ""), "status": "running", "since": time.monotonic()}
+        elif kind == "branch_finished":
+            branch = self.branches.setdefault(f"{name}/{event.get('stream')}", {})
+            branch["status"] = event.get("status", "ok")
+        elif kind == "run_finished":
+            self._start("")  # closes whatever is still running
+
+    def on_update(self, chunk: dict[str, Any]) -> None:
+        for update in chunk.values():
+            values = update if isinstance(update, dict) else {}
+            for item in values.get("evidence") or []:
+                if isinstance(item, dict) and item.get("kind") == "model_call":
+                    self.usage["model_calls"] += 1
+                    self.usage["input_tokens"] += item.get("input_tokens") or 0
+                    self.usage["output_tokens"] += item.get("output_tokens") or 0
+                    self.usage["cost"] += float(item.get("cost") or 0)
+
+    def running_branches(self) -> list[tuple[str, dict[str, Any]]]:
+        return [(k, b) for k, b in self.branches.items() if b.get("status") == "running"]
+
+
+class View:
+    """No output (``--quiet``, or one JSON document at the end)."""
+
+    def __init__(self, tracker: Tracker) -> None:
+        self.tracker = tracker
+
+    def event(self, event: dict[str, Any]) -> None:
+        self.tracker.on_event(event)
+
+    def update(self, chunk: dict[str, Any]) -> None:
+        self.tracker.on_update(chunk)
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+class LineView(View):
+    """One line per phase and branch on stderr (no terminal, or a dumb one)."""
+
+    def event(self, event: dict[str, Any]) -> None:
+        super().event(event)
+        kind = event.get("event")
+        if kind == "phase_started":
+            line = f"▶ {event['phase']}"
+        elif kind == "phase_finished":
+            line = f"✓ {event['phase']} ({event.get('seconds')}s)"
+        elif kind == "phase_failed":
+            line = f"✗ {event['phase']}: {event.get('error', '')}"
+        elif kind in ("branch_started", "branch_finished"):
+            state = "started" if kind == "branch_started" else event.get("status", "")
+            line = f"  {event['phase']}/{event.get('stream')} {state}"
+        else:
+            return
+        print(line, file=sys.stderr, flush=True)
+
+
+class JsonLinesView(View):
+    """Each progress event as one JSON line on stdout (``--format json --stream``)."""
+
+    def event(self, event: dict[str, Any]) -> None:
+        super().event(event)
+        print(json.dumps(event, default=str), flush=True)
+
+
+class LiveView(View):
+    """A Rich live table: phases with status and timings, running branches, tokens, cost."""
+
+    def __init__(self, tracker: Tracker) -> None:
+        super().__init__(tracker)
+        self._live: Any = None
+
+    def render(self) -> Any:
+        from rich.table import Table
+
+        table = Table(show_header=False, box=None, pad_edge=False)
+        for name, info in self.tracker.phases.items():
+            seconds = info["seconds"]
+            if info["status"] == "running" and name in self.tracker._started:
+                seconds = round(time.monotonic() - self.tracker._started[name], 1)
+            style = {"running": "bold yellow", "done": "green", "failed": "red"}.get(
+                info["status"], "dim")
+            table.add_row(f"[{style}]{MARK[info['status']]} {name}[/]",
+                          "" if seconds is None else f"{seconds}s")
+        for key, branch in self.tracker.running_branches():
+            table.add_row(f"    [cyan]↳ {key}[/] [dim]{branch.get('role', '')}[/]",
+                          f"{time.monotonic() - branch['since']:.0f}s")
+        use = self.tracker.usage
+        table.add_row(f"[dim]{int(use['model_calls'])} model calls · "
+                      f"{int(use['input_tokens'])} in / {int(use['output_tokens'])} out tokens · "
+                      f"${use['cost']:.4f}[/]", "")
+        return table
+
+    def _refresh(self) -> None:
+        if self._live is not None:
+            self._live.update(self.render(), refresh=True)
+
+    def event(self, event: dict[str, Any]) -> None:
+        super().event(event)
+        self._refresh()
+
+    def update(self, chunk: dict[str, Any]) -> None:
+        super().update(chunk)
+        self._refresh()
+
+    def start(self) -> None:
+        from rich.console import Console
+        from rich.live import Live
+
+        self._live = Live(self.render(), console=Console(stderr=True), refresh_per_second=4,
+                          transient=False, get_renderable=self.render)
+        self._live.start()
+
+    def stop(self) -> None:
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+
+
+def make_view(fmt: str, *, quiet: bool, stream: bool, tty: bool) -> View:
+    tracker = Tracker()
+    if fmt == "json":
+        return JsonLinesView(tracker) if stream else View(tracker)
+    if quiet:
+        return View(tracker)
+    return LiveView(tracker) if tty else LineView(tracker)

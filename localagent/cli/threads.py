@@ -1,0 +1,188 @@
+"""Inspecting workflow threads in the checkpoint database: status, list, show, report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from localagent.cli.state import fail, run_async, state
+
+if TYPE_CHECKING:
+    from localagent.config.schema import Settings
+
+
+async def find(settings: Settings, thread: str | None) -> tuple[str, Any, dict[str, Any]]:
+    """(thread id, state snapshot, run metadata) of ``thread`` or the latest workflow thread;
+    a missing thread exits 2 with what there is instead."""
+    from graph.workflow import build_workflow
+    from localagent.checkpoints import latest_threads, open_saver
+
+    async with open_saver(settings) as saver:
+        if thread is None:
+            latest = await latest_threads(saver, graph="workflow", limit=1)
+            if not latest:
+                fail("no workflow threads yet: start one with localagent workflow run \"...\"")
+            thread = str(latest[0]["thread_id"])
+        found = await saver.aget_tuple({"configurable": {"thread_id": thread}})
+        if found is None:
+            fail(f"no thread {thread!r} in {_db(settings)}: see `localagent workflow list`")
+        graph = build_workflow(checkpointer=saver)
+        snapshot = await graph.aget_state({"configurable": {"thread_id": thread}})
+        return thread, snapshot, dict(found.metadata or {})
+
+
+def _db(settings: Settings) -> Path:
+    from localagent.checkpoints import db_file
+
+    return db_file(settings)
+
+
+def _load(ctx: typer.Context, thread: str | None) -> tuple[str, Any, dict[str, Any]]:
+    from graph.context import use_settings
+
+    settings = state(ctx).load().settings
+    use_settings(settings)
+    return run_async(find(settings, thread))
+
+
+def _brief(thread: str, snapshot: Any, metadata: dict[str, Any]) -> dict[str, Any]:
+    from localagent.cli.driver import resume_command, thread_status
+
+    values = snapshot.values or {}
+    status = thread_status(snapshot)
+    brief: dict[str, Any] = {
+        "thread_id": thread, "status": status,
+        "request": values.get("request") or metadata.get("request"),
+        "workspace": values.get("workspace"), "next": list(snapshot.next),
+        "updated": snapshot.created_at, "report": values.get("report_path") or None}
+    if snapshot.interrupts:
+        question = snapshot.interrupts[0].value
+        brief["waiting_for"] = {"type": question.get("type"), "message": question.get("message")}
+    if status in ("waiting", "stopped", "failed"):
+        brief["resume_command"] = resume_command(thread)
+    return brief
+
+
+def status(ctx: typer.Context, thread: str = typer.Argument(..., help="thread id")) -> None:
+    """Where a thread stands: status, next nodes, pending question."""
+    from localagent.cli.output import emit
+
+    emit(_brief(*_load(ctx, thread)), state(ctx).format)
+
+
+def list_threads(ctx: typer.Context,
+                 limit: int = typer.Option(20, "--limit", "-n", min=1, help="how many")) -> None:
+    """Workflow threads, newest first."""
+    from localagent.cli.output import table
+
+    async def collect() -> list[dict[str, Any]]:
+        from graph.context import use_settings
+        from graph.workflow import build_workflow
+        from localagent.checkpoints import latest_threads, open_saver
+        from localagent.cli.driver import thread_status
+
+        settings = state(ctx).load().settings
+        use_settings(settings)
+        async with open_saver(settings) as saver:
+            graph = build_workflow(checkpointer=saver)
+            rows = []
+            for item in await latest_threads(saver, graph="workflow", limit=limit):
+                config = {"configurable": {"thread_id": item["thread_id"]}}
+                snapshot = await graph.aget_state(config)
+                rows.append({"thread": item["thread_id"], "status": thread_status(snapshot),
+                             "request": str(item["metadata"].get("request", ""))[:60],
+                             "workspace": (snapshot.values or {}).get("workspace", ""),
+                             "updated": item["ts"][:19].replace("T", " ")})
+            return rows
+
+    rows = run_async(collect())
+    if not rows and state(ctx).format == "rich":
+        typer.echo("no workflow threads yet", err=True)
+        return
+    table(rows, ["thread", "status", "request", "workspace", "updated"], state(ctx).format,
+          title="workflow threads")
+
+
+def show(ctx: typer.Context, thread: str = typer.Argument(..., help="thread id"),
+         history: int = typer.Option(20, "--history", help="checkpoints of history to show"),
+         ) -> None:
+    """A thread's state, pending questions and checkpoint history."""
+    from localagent.cli.output import emit
+
+    thread_id, snapshot, metadata = _load(ctx, thread)
+    values = snapshot.values or {}
+    doc = _brief(thread_id, snapshot, metadata)
+    doc["state"] = {
+        "scope": values.get("scope"),
+        "plan": [{k: s.get(k) for k in ("id", "role", "focus", "depends_on")}
+                 for s in (values.get("plan") or {}).get("streams", [])],
+        "branches": [{k: r.get(k) for k in ("phase", "stream", "status", "error")}
+                     for r in [*(values.get("research") or []),
+                               *(values.get("proposals") or [])]],
+        "changes": [f["path"] for f in (values.get("changes") or {}).get("files", [])],
+        "applied": values.get("applied"), "validation": _checks(values.get("validation")),
+        "audit": values.get("audit"), "readiness": values.get("readiness"),
+        "evidence_items": len(values.get("evidence") or [])}
+    doc["pending"] = [i.value for i in snapshot.interrupts]
+    doc["history"] = run_async(_history(ctx, thread_id, history))
+    emit(doc, state(ctx).format)
+
+
+def _checks(validation: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not validation:
+        return None
+    return {"passed": validation.get("passed"),
+            "checks": [{"command": c.get("command"), "exit_code": c.get("exit_code")}
+                       for c in validation.get("checks", [])]}
+
+
+async def _history(ctx: typer.Context, thread: str, limit: int) -> list[dict[str, Any]]:
+    from graph.workflow import build_workflow
+    from localagent.checkpoints import open_saver
+
+    async with open_saver(state(ctx).load().settings) as saver:
+        graph = build_workflow(checkpointer=saver)
+        steps = []
+        async for snap in graph.aget_state_history({"configurable": {"thread_id": thread}},
+                                                   limit=limit):
+            steps.append({"step": (snap.metadata or {}).get("step"),
+                          "source": (snap.metadata or {}).get("source"),
+                          "next": list(snap.next), "at": snap.created_at,
+                          "checkpoint_id": snap.config["configurable"].get("checkpoint_id")})
+        return steps
+
+
+def report(ctx: typer.Context, thread: str = typer.Argument(..., help="thread id")) -> None:
+    """Print a thread's run report (markdown; JSON with --format json)."""
+    thread_id, snapshot, _ = _load(ctx, thread)
+    values = snapshot.values or {}
+    workspace = values.get("workspace")
+    if not workspace:
+        fail(f"thread {thread_id} has no workspace recorded, so no report", code=1)
+    folder = Path(workspace) / ".localagent" / "runs" / thread_id
+    fmt = state(ctx).format
+    path = folder / ("report.json" if fmt in ("json", "yaml") else "report.md")
+    if not path.is_file():
+        fail(f"no report yet for {thread_id} (looked for {path}); it is written when the run "
+             "ends or fails", code=1)
+    text = path.read_text(encoding="utf-8")
+    if fmt == "yaml":
+        from localagent.cli.output import emit
+
+        emit(json.loads(text), "yaml")
+    elif fmt == "rich" and not state(ctx).quiet and _tty():
+        from rich.console import Console
+        from rich.markdown import Markdown
+
+        Console().print(Markdown(text))
+    else:
+        typer.echo(text.rstrip("\n"))
+
+
+def _tty() -> bool:
+    import sys
+
+    return sys.stdout.isatty()
