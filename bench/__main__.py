@@ -15,7 +15,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.environ.setdefault("LOCALAGENT_CACHE_DIR", tempfile.mkdtemp(prefix="la-bench-"))
 
-    from bench.providers_bench import ALL, Row
+    from bench.cli_bench import ALL as CLI
+    from bench.providers_bench import ALL as PROVIDERS
+    from bench.providers_bench import Row
+
+    ALL = {**PROVIDERS, **CLI}
 
     wanted = [key.strip().upper() for key in args.only.split(",") if key.strip()] or list(ALL)
     rows: list[Row] = []

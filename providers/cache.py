@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -56,12 +57,18 @@ def cache_key(provider: str, model_id: str, messages: list[BaseMessage],
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+def _stored_at(entry: Any) -> float:
+    value = entry.get("stored_at") if isinstance(entry, dict) else None
+    return float(value) if isinstance(value, int | float) else float("-inf")
+
+
 class ResponseCache:
     """Exact-match cache of model answers; opened lazily on first use."""
 
     def __init__(self, policy: CachePolicy | None = None, directory: str | Path | None = None):
         self.policy = policy or CachePolicy()
-        self.directory = Path(directory or self.policy.directory or default_cache_dir())
+        self.directory = Path(directory or self.policy.directory or default_cache_dir()
+                              ).expanduser()
         self._cache: Any = None
         self._lock = threading.Lock()
 
@@ -90,7 +97,7 @@ class ResponseCache:
     def put_message(self, key: str, message: BaseMessage,
                     chunks: list[BaseMessage] | None = None, extra: dict[str, Any] | None = None
                     ) -> None:
-        entry: dict[str, Any] = {"message": message_to_dict(message)}
+        entry: dict[str, Any] = {"message": message_to_dict(message), "stored_at": time.time()}
         if chunks:
             entry["chunks"] = [message_to_dict(c) for c in chunks]
         if extra:
@@ -98,12 +105,30 @@ class ResponseCache:
         self._store().set(key, entry, expire=self.policy.ttl_seconds)
 
     def stats(self) -> dict[str, Any]:
+        """Entries, bytes on disk, and when the first and last entries still held were
+        stored (by insertion order: two lookups, not a scan; None when unknown)."""
         store = self._store()
         return {"directory": str(self.directory), "entries": len(store),
-                "bytes": store.volume()}
+                "bytes": store.volume(), "oldest": self._stored_at_end(last=False),
+                "newest": self._stored_at_end(last=True)}
 
-    def clear(self) -> int:
-        return int(self._store().clear())
+    def _stored_at_end(self, *, last: bool) -> float | None:
+        try:
+            _, entry = self._store().peekitem(last=last)
+        except KeyError:  # empty
+            return None
+        stored = _stored_at(entry)
+        return stored if stored != float("-inf") else None
+
+    def clear(self, older_than: float | None = None) -> int:
+        """Remove every entry, or (``older_than`` seconds) only the entries stored before
+        then; entries written without a ``stored_at`` count as old. Returns how many."""
+        store = self._store()
+        if older_than is None:
+            return int(store.clear())
+        cutoff = time.time() - older_than
+        stale = [key for key in store.iterkeys() if _stored_at(store.get(key)) < cutoff]
+        return sum(1 for key in stale if store.delete(key))
 
     def close(self) -> None:
         if self._cache is not None:

@@ -26,9 +26,8 @@ ChainSpec = str | Sequence[str] | None
 
 def expand_chain(spec: ChainSpec, config: ProvidersConfig) -> list[str]:
     """A chain name, ``"a:m1,b:m2"``, a list of specs, or None (the default chain)."""
-    if spec is None:
-        return list(config.default_chain)
-    items = [spec] if isinstance(spec, str) else list(spec)
+    items = list(config.default_chain) if spec is None else (
+        [spec] if isinstance(spec, str) else list(spec))  # the default may name a chain too
     result: list[str] = []
     for item in items:
         for part in str(item).split(","):

@@ -57,6 +57,11 @@ def register(plugin: ProviderPlugin) -> None:
         _plugins[plugin.name] = plugin
 
 
+def builtin_names() -> list[str]:
+    """The providers that ship with LocalAgent (they win over a plugin of the same name)."""
+    return sorted(_BUILTIN)
+
+
 def provider_names() -> list[str]:
     """Built-in and installed provider names, without importing any of them."""
     names = set(_BUILTIN) | set(_plugins)

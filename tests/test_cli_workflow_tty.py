@@ -75,7 +75,7 @@ def test_ctrl_c_mid_run_leaves_a_thread_that_resume_finishes(
     try:
         assert gate.arrived.wait(60), "the run never reached the execute phase"
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
+        _out, err = proc.communicate(timeout=60)
     finally:
         gate.release.set()
         if proc.poll() is None:

@@ -23,6 +23,9 @@ def test_chains_expand_from_config() -> None:
     config = ProvidersConfig(chains={"fast": ["openai:gpt-4o-mini", "ollama"]})
     assert expand_chain("fast,gemini", config) == ["openai:gpt-4o-mini", "ollama", "gemini"]
     assert expand_chain(None, config) == ["ollama", "local"]
+    named = ProvidersConfig(chains={"fast": ["openai:gpt-4o-mini", "ollama"]},
+                            default_chain=["fast"])
+    assert expand_chain(None, named) == ["openai:gpt-4o-mini", "ollama"]
 
 
 def test_unknown_provider_names_the_known_ones() -> None:

@@ -53,6 +53,13 @@ app.add_typer(config_cmd.app, name="config")
 app.add_typer(keys_cmd.app, name="keys")
 app.command("init")(init_cmd.init)
 # -- command groups (one module each under localagent/cli/) --
+from localagent.cli import cache_cmd, health_cmd, plugins_cmd, providers_cmd  # noqa: E402
+
+app.add_typer(providers_cmd.app, name="providers")
+app.add_typer(cache_cmd.app, name="cache")
+app.add_typer(plugins_cmd.app, name="plugins")
+app.command("health")(health_cmd.health)
+app.command("doctor", hidden=True)(health_cmd.health)
 app.add_typer(workflow_cmd.app, name="workflow")
 
 FORMATS = ("rich", "json", "yaml")

@@ -36,4 +36,7 @@ def table(rows: list[dict[str, Any]], columns: list[str], fmt: str, title: str =
         view.add_column(column)
     for row in scrub_data(rows):
         view.add_row(*(str(row.get(column, "")) for column in columns))
-    Console().print(view)
+    import sys
+
+    # piped output keeps whole values (rich assumes 80 columns without a terminal)
+    Console(width=None if sys.stdout.isatty() else 200).print(view)

@@ -11,7 +11,7 @@ from typing import Any
 
 PHASES = ["scope", "research", "plan", "context", "execute", "integrate", "apply", "validate",
           "audit", "document", "readiness"]
-MARK = {"pending": "·", "running": "▶", "done": "✓", "failed": "✗", "skipped": "–"}
+MARK = {"pending": "·", "running": "▶", "done": "✓", "failed": "✗", "skipped": "-"}
 
 
 @dataclass

@@ -170,7 +170,7 @@ def run(ctx: typer.Context,
         thread: str = typer.Option(None, "--thread", help="thread id (default: new)"),
         stream: bool = typer.Option(False, "--stream", help="with --format json: JSON lines"),
         ) -> None:
-    """Run the workflow on a request (also: ``localagent "request"``)."""
+    """Run the workflow on a request (also: localagent "request")."""
     if not request.strip():
         fail("the request is empty: say what to do, e.g. localagent \"fix the failing test\"")
     root = (workspace or state(ctx).cwd).expanduser()

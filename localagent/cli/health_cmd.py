@@ -1,0 +1,239 @@
+"""``localagent health`` (alias ``doctor``): is this installation ready to run a workflow?"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from localagent.cli.output import emit
+from localagent.cli.state import state
+
+if TYPE_CHECKING:
+    from localagent.config.schema import Settings
+
+MIN_FREE_BYTES = 1 << 30  # below this, checkpoints and the cache may fail to write
+_STATUS_STYLE = {"ok": "green", "warn": "yellow", "fail": "red"}
+
+
+@dataclass
+class Check:
+    check: str
+    status: str  # ok | warn | fail
+    detail: str
+    hint: str = ""
+
+
+def _size(path: Path) -> int:
+    """Bytes in a file or under a directory (files removed meanwhile count as 0)."""
+    files = [path] if path.is_file() else [
+        Path(root) / name for root, _, names in os.walk(path) for name in names]
+    total = 0
+    for file in files:
+        with contextlib.suppress(OSError):
+            total += file.stat().st_size
+    return total
+
+
+def _human(size: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024:
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} TiB"
+
+
+def _existing(path: Path) -> Path:
+    """``path`` or its nearest existing ancestor (where it would be created)."""
+    path = path.expanduser().absolute()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _writable(path: Path) -> bool:
+    return os.access(_existing(path), os.W_OK)
+
+
+def check_config(ctx: typer.Context) -> tuple[Check, Settings]:
+    """The configuration loads; with a broken one, later checks run on the defaults."""
+    from localagent.config.errors import ConfigError
+    from localagent.config.schema import Settings
+
+    try:
+        loaded = state(ctx).load()
+    except ConfigError as exc:
+        return Check("config", "fail", str(exc),
+                     "correct the file or variable named above ('localagent config validate' "
+                     "lists every problem); the checks below use the defaults"), \
+            Settings.model_construct()
+    files = [layer.where for layer in loaded.layers if layer.where]
+    return Check("config", "ok", f"valid ({', '.join(files) or 'defaults and environment'})"), \
+        loaded.settings
+
+
+def check_key_store(settings: Settings) -> Check:
+    from localagent.keys.choose import choose_store
+    from localagent.keys.stores import KeyStoreError
+
+    try:
+        store, reason = choose_store(settings.security.key_store,
+                                     settings.security.keyring_service)
+        count = len(store.names())
+    except KeyStoreError as exc:
+        return Check("key store", "fail", str(exc),
+                     "see 'localagent keys path'; security.key_store: file uses the encrypted "
+                     "file instead of the OS keyring")
+    return Check("key store", "ok", f"{store.name} store at {store.location}, {count} key"
+                 f"{'s' * (count != 1)} ({reason})")
+
+
+def _provider_hint(row: dict[str, Any]) -> str:
+    name = row["provider"]
+    if not row["set_up"]:
+        if name == "local":
+            return "configure another provider: 'localagent init' or --provider"
+        if name == "openai-compatible":
+            return f"set providers.{name}.base_url to the server's /v1 URL"
+        return f"store a key with 'localagent keys set {name}', or see 'localagent providers list'"
+    if row["auth_ok"] is False:
+        return f"the API key was refused: 'localagent keys rotate {name}'"
+    if name == "ollama":
+        return "start Ollama ('ollama serve') or point OLLAMA_HOST at it"
+    return f"check providers.{name}.base_url and the network"
+
+
+def check_providers(ctx: typer.Context, settings: Settings, timeout: float) -> list[Check]:
+    """One line per provider of the default chain, then whether any of them is usable."""
+    from localagent.cli.providers_cmd import chain_of, filled_settings, probe_chain
+    from localagent.keys.stores import KeyStoreError
+
+    specs = chain_of(settings)
+    try:
+        config = filled_settings(settings).providers_config()
+    except KeyStoreError:  # reported by the key store check; env and config keys still work
+        config = settings.providers_config()
+    rows = probe_chain(config, specs, timeout, quiet_logs=state(ctx).log_level is None)
+    checks: list[Check] = []
+    for row in rows:
+        usable = row["reachable"] is True and row["auth_ok"] is not False
+        if usable:
+            detail = f"reachable in {row['latency'] * 1000:.0f} ms, {row['models']} models"
+        elif not row["set_up"]:
+            detail = f"not set up: {row['error']}"
+        else:
+            detail = f"{'reachable but ' if row['reachable'] else 'unreachable: '}{row['error']}"
+        checks.append(Check(f"provider {row['name']}", "ok" if usable else "warn", detail,
+                            "" if usable else _provider_hint(row)))
+    usable_rows = [row for row, check in zip(rows, checks, strict=True) if check.status == "ok"]
+    if usable_rows:
+        checks.append(Check("usable provider", "ok",
+                            f"{usable_rows[0]['name']} is used first ({len(usable_rows)} of "
+                            f"{len(rows)} in the default chain usable)"))
+    else:
+        checks.append(Check("usable provider", "fail",
+                            f"none of {', '.join(specs) or 'the default chain'} can be used",
+                            "run 'localagent init', or fix one provider above; 'localagent "
+                            "providers list' shows what is configured"))
+    return checks
+
+
+def check_checkpoints(settings: Settings) -> Check:
+    import sqlite3
+
+    from localagent.checkpoints import db_file
+
+    path = db_file(settings)
+    if not _writable(path.parent):
+        return Check("checkpoint db", "fail", f"{_existing(path.parent)} is not writable",
+                     "fix its permissions or set system.checkpoint_db to a writable path")
+    if not path.exists():
+        return Check("checkpoint db", "ok", f"{path} (created on the first run)")
+    try:  # read-only: a check must not create or change the database
+        uri = f"{path.resolve().as_uri()}?mode=ro"
+        with contextlib.closing(sqlite3.connect(uri, uri=True)) as db:
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.Error as exc:
+        return Check("checkpoint db", "fail", f"{path}: {exc}",
+                     "move it away (threads in it are lost; a new one is created)")
+    return Check("checkpoint db", "ok", f"{path} ({_human(_size(path))})")
+
+
+def check_cache(settings: Settings) -> Check:
+    from localagent.cli.cache_cmd import cache_directory
+
+    directory = cache_directory(settings)
+    if not settings.caching.enabled:
+        return Check("cache dir", "ok", f"{directory} (caching disabled)")
+    if not _writable(directory):
+        return Check("cache dir", "fail", f"{_existing(directory)} is not writable",
+                     "fix its permissions or set caching.directory")
+    size = _human(_size(directory)) if directory.exists() else "not created yet"
+    return Check("cache dir", "ok", f"{directory} ({size})")
+
+
+def check_embedded(chain: list[str]) -> Check:
+    # find_spec only: importing llama_cpp loads a native library, far too slow for a check.
+    if importlib.util.find_spec("llama_cpp") is not None:
+        return Check("embedded model", "ok", "llama_cpp is installed")
+    used = any(spec.partition(":")[0] == "local" for spec in chain)
+    return Check("embedded model", "warn" if used else "ok",
+                 "llama_cpp is not installed" + ("" if used else " (not in the default chain)"),
+                 "pip install llama-cpp-python, or take 'local' out of system.default_provider"
+                 if used else "")
+
+
+def check_disk() -> Check:
+    from localagent import paths
+
+    where = _existing(paths.data_dir())
+    free = shutil.disk_usage(where).free
+    if free < MIN_FREE_BYTES:
+        return Check("disk space", "warn", f"{_human(free)} free at {where}",
+                     "free some space: checkpoints and the cache are written there")
+    return Check("disk space", "ok", f"{_human(free)} free at {where}")
+
+
+def _print(checks: list[Check]) -> None:
+    from rich.console import Console
+    from rich.text import Text
+
+    from localagent.redact import scrub
+
+    console = Console(highlight=False, soft_wrap=True)
+    width = max(len(c.check) for c in checks)
+    for c in checks:
+        line = Text(f"{c.status:<5}", style=_STATUS_STYLE[c.status])
+        line.append(f" {c.check:<{width}}  {scrub(c.detail)}")
+        console.print(line)
+        if c.hint:
+            console.print(Text(f"{'':<{width + 8}}fix: {scrub(c.hint)}", style="dim"))
+
+
+def health(ctx: typer.Context,
+           timeout: float = typer.Option(5.0, "--timeout", min=0.1,
+                                         help="seconds per provider probe"),
+           fmt: str = typer.Option(None, "--format")) -> None:
+    """Check configuration, key store, providers, checkpoints, cache and disk space.
+
+    One line per check (ok, warn or fail, with a fix for the last two); exit 1 if any fails.
+    """
+    from localagent.cli.providers_cmd import chain_of
+
+    config_check, settings = check_config(ctx)
+    checks = [config_check, check_key_store(settings),
+              *check_providers(ctx, settings, timeout), check_checkpoints(settings),
+              check_cache(settings), check_embedded(chain_of(settings)), check_disk()]
+    fmt = fmt or state(ctx).format
+    if fmt == "rich":
+        _print(checks)
+    else:
+        emit([asdict(c) for c in checks], fmt)
+    if any(c.status == "fail" for c in checks):
+        raise typer.Exit(1)
