@@ -5,16 +5,22 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel
 
-from graph.context import WorkflowContext, settings
+from graph.context import settings
 from prompts import load_prompt
 
 T = TypeVar("T", bound=BaseModel)
+
+
+class HasProvider(Protocol):
+    """A run context naming a provider spec (the workflow's and the chat's)."""
+
+    provider: str | None
 
 
 class ModelSource:
@@ -25,7 +31,7 @@ class ModelSource:
         self._built: dict[str | None, BaseChatModel] = {}
         self._lock = threading.Lock()
 
-    def get(self, context: WorkflowContext, preference: str | None = None) -> BaseChatModel:
+    def get(self, context: HasProvider, preference: str | None = None) -> BaseChatModel:
         if self.model is not None:
             return self.model
         spec = preference or context.provider
@@ -39,7 +45,7 @@ class ModelSource:
                 self._built[spec] = get_chat_model(spec, config=filled.providers_config())
             return self._built[spec]
 
-    async def aget(self, context: WorkflowContext, preference: str | None = None
+    async def aget(self, context: HasProvider, preference: str | None = None
                    ) -> BaseChatModel:
         """``get`` off the event loop: building reads the configuration and the key store."""
         if self.model is not None:

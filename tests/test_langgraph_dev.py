@@ -104,6 +104,7 @@ async def test_workflow_runs_and_resumes_through_langgraph_dev(
     assistants = await client.assistants.search(graph_id="workflow")
     assert assistants, "langgraph dev does not serve the workflow graph"
     assert await client.assistants.search(graph_id="agent")
+    assert await client.assistants.search(graph_id="chat")
     graph_info = await client.assistants.get_graph(assistants[0]["assistant_id"])
     assert {"draft_scope", "confirm_scope", "research", "plan", "execute", "validate",
             "audit", "document", "readiness"} <= {n["id"] for n in graph_info["nodes"]}

@@ -11,7 +11,17 @@ import typer
 from typer.core import TyperGroup
 
 from localagent import __version__
-from localagent.cli import config_cmd, init_cmd, keys_cmd, workflow_cmd
+from localagent.cli import (
+    cache_cmd,
+    chat_cmd,
+    config_cmd,
+    health_cmd,
+    init_cmd,
+    keys_cmd,
+    plugins_cmd,
+    providers_cmd,
+    workflow_cmd,
+)
 from localagent.cli.state import AppState
 
 
@@ -47,20 +57,19 @@ class GuardedGroup(TyperGroup):
 
 app = typer.Typer(name="localagent", no_args_is_help=True, pretty_exceptions_enable=False,
                   cls=GuardedGroup,
-                  help="Local-first agent workflow runner.",
+                  help="Local-first agent workflow runner. Start with: localagent \"fix the "
+                  "failing test\" (runs the workflow on the working directory).",
                   context_settings={"help_option_names": ["-h", "--help"]})
+app.add_typer(workflow_cmd.app, name="workflow")
+app.command("chat")(chat_cmd.chat)
+app.add_typer(providers_cmd.app, name="providers")
+app.add_typer(cache_cmd.app, name="cache")
+app.command("health")(health_cmd.health)
+app.command("doctor", hidden=True)(health_cmd.health)
+app.add_typer(plugins_cmd.app, name="plugins")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(keys_cmd.app, name="keys")
 app.command("init")(init_cmd.init)
-# -- command groups (one module each under localagent/cli/) --
-from localagent.cli import cache_cmd, health_cmd, plugins_cmd, providers_cmd  # noqa: E402
-
-app.add_typer(providers_cmd.app, name="providers")
-app.add_typer(cache_cmd.app, name="cache")
-app.add_typer(plugins_cmd.app, name="plugins")
-app.command("health")(health_cmd.health)
-app.command("doctor", hidden=True)(health_cmd.health)
-app.add_typer(workflow_cmd.app, name="workflow")
 
 FORMATS = ("rich", "json", "yaml")
 _debug = False
