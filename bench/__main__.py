@@ -16,10 +16,11 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("LOCALAGENT_CACHE_DIR", tempfile.mkdtemp(prefix="la-bench-"))
 
     from bench.cli_bench import ALL as CLI
+    from bench.local_bench import ALL as LOCAL
     from bench.providers_bench import ALL as PROVIDERS
     from bench.providers_bench import Row
 
-    ALL = {**PROVIDERS, **CLI}
+    ALL = {**PROVIDERS, **CLI, **LOCAL}
 
     wanted = [key.strip().upper() for key in args.only.split(",") if key.strip()] or list(ALL)
     rows: list[Row] = []

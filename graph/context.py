@@ -40,6 +40,7 @@ class WorkflowContext:
     auto_approve: bool = field(default_factory=lambda: _workflow().auto_approve)
     max_parallel_agents: int = field(default_factory=lambda: _workflow().max_parallel_agents)
     max_iterations: int = field(default_factory=lambda: _workflow().max_iterations)
+    agent_step_limit: int = field(default_factory=lambda: _workflow().agent_step_limit)
     phases: list[int] = field(default_factory=lambda: list(_workflow().phases))
     allow_commands: list[str] = field(default_factory=list)
 

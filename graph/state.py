@@ -135,6 +135,7 @@ class AgentState(TypedDict, total=False):
     workspace: str
     context: str
     steps: int
+    step_limit: int
     edits: Annotated[list[dict[str, Any]], operator.add]
     evidence: Annotated[list[dict[str, Any]], operator.add]
     result: dict[str, Any]

@@ -43,7 +43,9 @@ async def think(state: AgentState, runtime: Runtime[WorkflowContext], *,
         new = [SystemMessage(role.body), HumanMessage(task)]
         messages = new
     model = await models.aget(context_of(runtime), role.model)
-    bound = model.bind_tools(tools) if tools else model
+    # the first turn must use a tool: an agent looks before it answers
+    first = not any(isinstance(m, AIMessage) for m in messages)
+    bound = model.bind_tools(tools, tool_choice="any" if first else None) if tools else model
     started = time.monotonic()
     response = await bound.ainvoke(messages)
     if not isinstance(response, AIMessage):
@@ -51,12 +53,12 @@ async def think(state: AgentState, runtime: Runtime[WorkflowContext], *,
     evidence = call_evidence(response, state.get("phase", "agent"), time.monotonic() - started,
                              stream=state.get("stream", ""))
     return {"messages": [*new, response], "steps": state.get("steps", 0) + 1,
-            "evidence": [evidence]}
+            "step_limit": context_of(runtime).agent_step_limit, "evidence": [evidence]}
 
 
 def route(state: AgentState) -> Literal["act", "report"]:
     last = state["messages"][-1]
-    limit = settings().workflow.agent_step_limit
+    limit = state.get("step_limit") or settings().workflow.agent_step_limit
     if isinstance(last, AIMessage) and last.tool_calls and state.get("steps", 0) < limit:
         return "act"
     return "report"

@@ -22,6 +22,7 @@ _LLM_TYPES = {
     "chat-ollama": "ollama",
     "chat-google-generative-ai": "gemini",
     "perplexitychat": "perplexity",
+    "llama-cpp-local": "local",
 }
 _DEFAULT_HOSTS = {"api.openai.com", "generativelanguage.googleapis.com", "api.perplexity.ai"}
 

@@ -78,8 +78,13 @@ def get_chat_model(spec: ChainSpec = None, *, config: ProvidersConfig | None = N
             failures.append(Attempt(item, "unavailable", message=exc.message))
             log.warning("provider %s left out of the chain: %s", item, exc.message)
             continue
-        if provider in config.providers:
-            policies[provider] = config.providers[provider].policy
+        settings = config.providers.get(provider)
+        if settings is not None and "policy" in settings.model_fields_set:
+            policies[provider] = settings.policy
+        elif (default := get_plugin(provider).policy) is not None:
+            policies[provider] = default
+        elif settings is not None:
+            policies[provider] = settings.policy
     if not models:
         raise AllProvidersFailed(failures, reason="no provider in the chain could be set up")
     kwargs: dict[str, Any] = {"models": models, "policies": policies, "deadline": config.deadline,

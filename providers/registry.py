@@ -11,6 +11,7 @@ from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
 from providers.errors import ProviderUnavailable
+from providers.policy import ProviderPolicy
 from providers.settings import ProviderSettings
 
 if TYPE_CHECKING:  # langchain_core costs ~0.4 s to import; config checks do not need it
@@ -29,6 +30,7 @@ class ProviderPlugin:
     list_models: Callable[[ProviderSettings, float], list[str]] | None = None
     health: Callable[[Any, float], dict[str, Any]] | None = None
     description: str = ""
+    policy: ProviderPolicy | None = None  # used unless the config sets providers.NAME.policy
 
 
 _BUILTIN = {

@@ -26,6 +26,12 @@ class ProviderSettings(BaseModel):
     max_context: int = Field(32768, gt=0, description="cap on the context window we ask for")
     safety_settings: dict[str, str] | None = Field(
         None, description="gemini: harm category -> block threshold")
+    model_path: str | None = Field(
+        None, description="local: a GGUF file (default: the bundled Gemma 3 270M, assembled "
+        "once into the cache dir)")
+    context_size: int | None = Field(None, gt=0, description="local: context window (n_ctx)")
+    threads: int | None = Field(None, gt=0, description="local: CPU threads (default: all)")
+    gpu_layers: int = Field(0, ge=-1, description="local: layers offloaded to a GPU (-1: all)")
     options: dict[str, Any] = Field(default_factory=dict, description="extra client kwargs")
     policy: ProviderPolicy = Field(default_factory=ProviderPolicy)
 

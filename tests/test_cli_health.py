@@ -77,8 +77,9 @@ def test_healthy_setup_exits_0_with_every_line(tmp_path: Path, httpserver: HTTPS
 
 def test_first_reachable_provider_is_named(tmp_path: Path, httpserver: HTTPServer,
                                            refused_url: str) -> None:
+    missing = tmp_path / "missing.gguf"
     healthy(tmp_path, httpserver, "ollama,openai-compatible,local",
-            ollama={"base_url": refused_url})
+            ollama={"base_url": refused_url}, local={"model_path": str(missing)})
     code, out, _ = run("--format", "json", "health")
     rows = by_check(out)
     assert code == 0  # one usable provider is enough
@@ -86,10 +87,11 @@ def test_first_reachable_provider_is_named(tmp_path: Path, httpserver: HTTPServe
     assert ollama["status"] == "warn" and "unreachable" in ollama["detail"]
     assert "ollama serve" in ollama["hint"]
     assert rows["provider local"]["status"] == "warn"
+    assert f"{missing} does not exist" in rows["provider local"]["detail"]
     assert rows["usable provider"]["detail"].startswith("openai-compatible:default@")
     assert "(1 of 3 in the default chain usable)" in rows["usable provider"]["detail"]
     assert rows["embedded model"]["status"] == "warn"
-    assert "llama-cpp-python" in rows["embedded model"]["hint"]
+    assert "providers.local.model_path" in rows["embedded model"]["hint"]
 
 
 def test_no_usable_provider_fails(tmp_path: Path, refused_url: str) -> None:

@@ -50,9 +50,10 @@ def test_missing_keys_leave_a_provider_out_with_the_reason() -> None:
         get_chat_model("openai,gemini,perplexity", config=config)
 
 
-def test_local_slot_says_it_is_not_installed() -> None:
-    with pytest.raises(AllProvidersFailed, match="embedded local model"):
-        get_chat_model("local")
+def test_local_model_path_that_does_not_exist_is_named() -> None:
+    config = ProvidersConfig(providers={"local": ProviderSettings(model_path="/no/m.gguf")})
+    with pytest.raises(AllProvidersFailed, match=r"model_path: /no/m.gguf does not exist"):
+        get_chat_model("local", config=config)
 
 
 def test_registered_plugin_is_used() -> None:

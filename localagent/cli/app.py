@@ -18,6 +18,7 @@ from localagent.cli import (
     health_cmd,
     init_cmd,
     keys_cmd,
+    models_cmd,
     plugins_cmd,
     providers_cmd,
     workflow_cmd,
@@ -63,6 +64,7 @@ app = typer.Typer(name="localagent", no_args_is_help=True, pretty_exceptions_ena
 app.add_typer(workflow_cmd.app, name="workflow")
 app.command("chat")(chat_cmd.chat)
 app.add_typer(providers_cmd.app, name="providers")
+app.add_typer(models_cmd.app, name="models")
 app.add_typer(cache_cmd.app, name="cache")
 app.command("health")(health_cmd.health)
 app.command("doctor", hidden=True)(health_cmd.health)

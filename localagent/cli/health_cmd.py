@@ -178,15 +178,37 @@ def check_cache(settings: Settings) -> Check:
     return Check("cache dir", "ok", f"{directory} ({size})")
 
 
-def check_embedded(chain: list[str]) -> Check:
+def check_embedded(chain: list[str], settings: Settings) -> Check:
     # find_spec only: importing llama_cpp loads a native library, far too slow for a check.
-    if importlib.util.find_spec("llama_cpp") is not None:
-        return Check("embedded model", "ok", "llama_cpp is installed")
     used = any(spec.partition(":")[0] == "local" for spec in chain)
-    return Check("embedded model", "warn" if used else "ok",
-                 "llama_cpp is not installed" + ("" if used else " (not in the default chain)"),
-                 "pip install llama-cpp-python, or take 'local' out of system.default_provider"
-                 if used else "")
+    local = settings.providers.get("local")
+    configured = Path(local.model_path).expanduser() if local and local.model_path else None
+    if configured is not None and not configured.is_file():
+        return Check("embedded model", "warn",  # "usable provider" fails if nothing else is
+                     f"providers.local.model_path {configured} does not exist",
+                     "point providers.local.model_path at a GGUF file")
+    if importlib.util.find_spec("llama_cpp") is None:
+        return Check("embedded model", "warn" if used else "ok",
+                     "llama_cpp is not installed" + ("" if used else " (not in the default "
+                                                     "chain)"),
+                     "reinstall LocalAgent as the README says, or take 'local' out of "
+                     "system.default_provider" if used else "")
+    if configured is not None:
+        return Check("embedded model", "ok",
+                     f"{configured} ({_human(configured.stat().st_size)})")
+    from providers.errors import ProviderError
+    from providers.local_files import default_model_file
+
+    try:
+        path = default_model_file()
+    except ProviderError as exc:
+        return Check("embedded model", "warn" if used else "ok", exc.message,
+                     "reinstall LocalAgent as the README says")
+    if not path.is_file():
+        return Check("embedded model", "warn" if used else "ok",
+                     f"bundled model not assembled yet ({path})",
+                     "localagent models pull-local (otherwise the first use does it)")
+    return Check("embedded model", "ok", f"{path} ({_human(path.stat().st_size)})")
 
 
 def check_disk() -> Check:
@@ -229,7 +251,7 @@ def health(ctx: typer.Context,
     config_check, settings = check_config(ctx)
     checks = [config_check, check_key_store(settings),
               *check_providers(ctx, settings, timeout), check_checkpoints(settings),
-              check_cache(settings), check_embedded(chain_of(settings)), check_disk()]
+              check_cache(settings), check_embedded(chain_of(settings), settings), check_disk()]
     fmt = fmt or state(ctx).format
     if fmt == "rich":
         _print(checks)

@@ -142,12 +142,14 @@ def _print_summary(doc: dict[str, Any]) -> None:
 
 def _context(settings: Settings, *, spec: str | None, yes: bool | None,
              max_parallel: int | None, max_iterations: int | None,
-             phases: list[int] | None, base: dict[str, Any] | None = None) -> Any:
+             phases: list[int] | None, base: dict[str, Any] | None = None,
+             max_steps: int | None = None) -> Any:
     from graph.context import WorkflowContext
 
     values: dict[str, Any] = dict(base or {})
     for key, value in (("provider", spec), ("max_parallel_agents", max_parallel),
-                       ("max_iterations", max_iterations), ("phases", phases)):
+                       ("max_iterations", max_iterations), ("phases", phases),
+                       ("agent_step_limit", max_steps)):
         if value is not None:
             values[key] = value
     if yes:
@@ -166,6 +168,8 @@ def run(ctx: typer.Context,
         yes: bool = typer.Option(False, "--yes", "-y", help="approve scope and changes"),
         max_parallel: int = typer.Option(None, "--max-parallel", min=1, max=64),
         max_iterations: int = typer.Option(None, "--max-iterations", min=0, max=10),
+        max_steps: int = typer.Option(None, "--max-steps", min=1, max=100,
+                                      help="tool calls per agent branch"),
         phases: str = typer.Option(None, "--phases", help="e.g. 0,1,2,4 (default: all)"),
         thread: str = typer.Option(None, "--thread", help="thread id (default: new)"),
         stream: bool = typer.Option(False, "--stream", help="with --format json: JSON lines"),
@@ -179,7 +183,7 @@ def run(ctx: typer.Context,
     settings = _settings(ctx)
     context = _context(settings, spec=_spec(settings, provider, model), yes=yes,
                        max_parallel=max_parallel, max_iterations=max_iterations,
-                       phases=_phases(phases))
+                       phases=_phases(phases), max_steps=max_steps)
     import uuid
 
     thread_id = thread or uuid.uuid4().hex[:12]

@@ -1,0 +1,193 @@
+"""``LocalChatModel``: a LangChain chat model over llama-cpp-python, in-process.
+
+The GGUF is loaded lazily, once per process and settings, and one generation runs at a time
+per loaded model (a lock); async calls run in a worker thread so the event loop stays free.
+Tool calls and ``with_structured_output`` go through a JSON-schema grammar, so even a tiny
+model returns JSON that parses.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable
+from langchain_core.utils.function_calling import convert_to_openai_tool
+from pydantic import Field
+
+from providers.local_prompt import answer_schema, chat_messages, instructions, parse_answer
+
+
+@dataclass
+class Loaded:
+    llama: Any
+    lock: threading.Lock
+    repack: bool
+
+
+_loaded: dict[tuple[Any, ...], Loaded] = {}
+_load_lock = threading.Lock()
+
+
+def amx_build() -> bool:
+    """True when this llama.cpp build has the AMX repack path that crashes here on the first
+    token (a native build on an AMX CPU): such builds load without extra buffer types."""
+    import llama_cpp
+
+    info = llama_cpp.llama_print_system_info().decode("utf-8", "replace")
+    return "AMX_INT8 = 1" in info or "AMX = 1" in info
+
+
+def load(path: str, n_ctx: int, n_threads: int | None, n_gpu_layers: int,
+         repack: bool | None = None) -> Loaded:
+    """The process-wide model for these settings, loaded on first use."""
+    key = (path, n_ctx, n_threads, n_gpu_layers, repack)
+    with _load_lock:
+        if key in _loaded:
+            return _loaded[key]
+        import llama_cpp
+        import llama_cpp.llama_cpp as lib
+
+        use_repack = (not amx_build()) if repack is None else repack
+        original = lib.llama_model_default_params
+
+        def params() -> Any:
+            value = original()
+            value.use_extra_bufts = use_repack
+            return value
+
+        lib.llama_model_default_params = params  # Llama() reads its model params from here
+        try:
+            llama = llama_cpp.Llama(model_path=path, n_ctx=n_ctx, n_threads=n_threads,
+                                    n_gpu_layers=n_gpu_layers, verbose=False)
+        finally:
+            lib.llama_model_default_params = original
+        if "tokenizer.chat_template" not in llama.metadata:
+            # llama-cpp falls back to llama-2's format; a Gemma GGUF wants Gemma's turns
+            arch = str(llama.metadata.get("general.architecture", ""))
+            if arch.startswith("gemma"):
+                llama.chat_format = "gemma"
+        _loaded[key] = Loaded(llama, threading.Lock(), use_repack)
+        return _loaded[key]
+
+
+class LocalChatModel(BaseChatModel):
+    """An in-process llama.cpp chat model (``provider: local``)."""
+
+    model_name: str = Field("gemma3-270m", alias="model")
+    model_path: str
+    n_ctx: int = 8192
+    n_threads: int | None = None
+    n_gpu_layers: int = 0
+    temperature: float = 0.2
+    max_tokens: int = 384
+    seed: int | None = 0
+    stop: list[str] | None = None
+    repack: bool | None = Field(None, description="extra buffer types; None: off on AMX builds")
+
+    model_config = {"populate_by_name": True}
+
+    @property
+    def _llm_type(self) -> str:
+        return "llama-cpp-local"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"model": self.model_name, "path": self.model_path, "n_ctx": self.n_ctx,
+                "temperature": self.temperature, "max_tokens": self.max_tokens}
+
+    def loaded(self) -> Loaded:
+        return load(self.model_path, self.n_ctx, self.n_threads, self.n_gpu_layers,
+                    self.repack)
+
+    def bind_tools(self, tools: Sequence[Any], *, tool_choice: Any = None,
+                   **kwargs: Any) -> Runnable[Any, AIMessage]:
+        formatted = [convert_to_openai_tool(t) for t in tools]
+        return self.bind(tools=formatted, tool_choice=tool_choice, **kwargs)
+
+    def _request(self, messages: list[BaseMessage], stop: list[str] | None,
+                 kwargs: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        tools = list(kwargs.get("tools") or [])
+        choice = kwargs.get("tool_choice")
+        schema = answer_schema(tools, choice)
+        request: dict[str, Any] = {
+            "messages": chat_messages(messages, instructions(tools, choice)),
+            "max_tokens": int(kwargs.get("max_tokens") or self.max_tokens),
+            "temperature": float(kwargs.get("temperature", self.temperature)),
+            "stop": (stop or []) + (self.stop or []) or None}
+        seed = kwargs.get("seed", self.seed)
+        if seed is not None:
+            request["seed"] = int(seed)
+        if schema is not None:
+            from llama_cpp.llama_grammar import LlamaGrammar
+
+            request["grammar"] = LlamaGrammar.from_json_schema(json.dumps(schema),
+                                                               verbose=False)
+        return request, tools if schema is not None else []
+
+    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any
+                  ) -> ChatResult:
+        request, tools = self._request(messages, stop, kwargs)
+        model = self.loaded()
+        with model.lock:
+            out = model.llama.create_chat_completion(**request)
+        choice = out["choices"][0]
+        message = parse_answer(choice["message"].get("content") or "", tools)
+        usage = out.get("usage") or {}
+        message.usage_metadata = {"input_tokens": usage.get("prompt_tokens", 0),
+                                  "output_tokens": usage.get("completion_tokens", 0),
+                                  "total_tokens": usage.get("total_tokens", 0)}
+        message.response_metadata = {"model_name": self.model_name,
+                                     "finish_reason": choice.get("finish_reason")}
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    async def _agenerate(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                         run_manager: Any = None, **kwargs: Any) -> ChatResult:
+        import asyncio
+
+        return await asyncio.to_thread(self._generate, messages, stop, None, **kwargs)
+
+    def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any
+                ) -> Iterator[ChatGenerationChunk]:
+        request, tools = self._request(messages, stop, kwargs)
+        if tools:  # a tool call is one JSON object: it arrives whole
+            result = self._generate(messages, stop, run_manager, **kwargs)
+            message = result.generations[0].message
+            yield ChatGenerationChunk(message=AIMessageChunk(
+                content=message.content, tool_call_chunks=[
+                    {"name": c["name"], "args": json.dumps(c["args"]), "id": c["id"],
+                     "index": i} for i, c in enumerate(getattr(message, "tool_calls", []))],
+                usage_metadata=getattr(message, "usage_metadata", None)))
+            return
+        model = self.loaded()
+        produced = 0
+        with model.lock:
+            prompt_tokens = _prompt_tokens(model.llama, request["messages"])
+            for part in model.llama.create_chat_completion(stream=True, **request):
+                delta = part["choices"][0].get("delta") or {}
+                text = delta.get("content") or ""
+                if not text:
+                    continue
+                produced += 1
+                chunk = ChatGenerationChunk(message=AIMessageChunk(content=text))
+                if run_manager:
+                    run_manager.on_llm_new_token(text, chunk=chunk)
+                yield chunk
+        yield ChatGenerationChunk(message=AIMessageChunk(content="", usage_metadata={
+            "input_tokens": prompt_tokens, "output_tokens": produced,
+            "total_tokens": prompt_tokens + produced},
+            response_metadata={"model_name": self.model_name}))
+
+
+def _prompt_tokens(llama: Any, messages: list[dict[str, str]]) -> int:
+    text = "\n".join(m["content"] for m in messages)
+    return len(llama.tokenize(text.encode("utf-8"), add_bos=False)) + 4 * len(messages)
