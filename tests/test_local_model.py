@@ -147,3 +147,51 @@ def test_pull_local_assembles_the_bundled_model_once() -> None:
     again = runner.invoke(app, ["models", "pull-local"])  # checked, not rewritten
     assert again.exit_code == 0 and again.stdout.strip() == str(path)
     assert path.stat().st_mtime_ns == stamp
+
+
+def test_an_amx_build_loads_without_repacking_and_still_answers(
+        gguf: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import providers.local_chat as local_chat
+
+    monkeypatch.setattr(local_chat, "amx_build", lambda: True)
+    loaded = local_chat.load(gguf, 1024, None, 0)  # a size no other test loads
+    assert loaded.repack is False
+    out = loaded.llama.create_completion("The sky is", max_tokens=4)
+    assert out["usage"]["completion_tokens"] > 0
+
+
+async def test_async_calls_take_turns_without_blocking_the_event_loop(
+        local: LocalChatModel) -> None:
+    import asyncio
+
+    from tests.graph_fakes import no_blocking
+
+    llama = local.loaded().llama
+    original = llama.create_chat_completion
+    active, most, ticks = 0, 0, 0
+
+    def counted(**kwargs: object) -> object:
+        nonlocal active, most
+        active += 1
+        most = max(most, active)
+        try:
+            return original(**kwargs)
+        finally:
+            active -= 1
+
+    async def ticker(until: asyncio.Future[object]) -> None:
+        nonlocal ticks
+        while not until.done():
+            ticks += 1
+            await asyncio.sleep(0.01)
+
+    llama.create_chat_completion = counted
+    try:
+        with no_blocking():
+            both = asyncio.gather(local.ainvoke("Name a colour."), local.ainvoke("Name a fruit."))
+            await asyncio.gather(both, ticker(both))
+    finally:
+        llama.create_chat_completion = original
+    assert most == 1          # one generation at a time per loaded model
+    assert ticks > 10         # the loop kept running while both generated
+    assert all(m.content for m in both.result())
