@@ -204,16 +204,8 @@ def openai_handler(model: PhaseModel, gate: Gate | None = None
 def scripted_provider(httpserver: Any, model: PhaseModel, gate: Gate | None = None) -> None:
     """Serve ``model`` over the OpenAI wire protocol and make it the configured default
     provider (the user config file in the test's isolated config dir)."""
-    import os
-    from pathlib import Path
-
-    import yaml
+    from tests.cli_util import use_openai_compatible
 
     httpserver.expect_request("/v1/chat/completions").respond_with_handler(
         openai_handler(model, gate))
-    config_dir = Path(os.environ["LOCALAGENT_CONFIG_DIR"])
-    config_dir.mkdir(parents=True, exist_ok=True)
-    (config_dir / "config.yaml").write_text(yaml.safe_dump({
-        "system": {"default_provider": "openai-compatible:scripted"},
-        "providers": {"openai-compatible": {"base_url": httpserver.url_for("/v1"),
-                                            "timeout": 30}}}))
+    use_openai_compatible(httpserver.url_for("/v1"), "scripted")

@@ -15,11 +15,11 @@ from typing import Any
 
 import pexpect
 import pytest
-import yaml
 from pytest_httpserver import HTTPServer
 from typer.testing import CliRunner
 from werkzeug import Request, Response
 
+from tests.cli_util import use_openai_compatible
 from tests.wire import OPENAI
 
 runner = CliRunner()
@@ -36,12 +36,7 @@ def echo(request: Request) -> Response:
 
 @pytest.fixture
 def server(httpserver: HTTPServer) -> HTTPServer:
-    config_dir = Path(os.environ["LOCALAGENT_CONFIG_DIR"])
-    config_dir.mkdir(parents=True, exist_ok=True)
-    (config_dir / "config.yaml").write_text(yaml.safe_dump({
-        "system": {"default_provider": "openai-compatible:some-model"},
-        "providers": {"openai-compatible": {"base_url": httpserver.url_for("/v1"),
-                                            "timeout": 30}}}))
+    use_openai_compatible(httpserver.url_for("/v1"), "some-model")
     return httpserver
 
 

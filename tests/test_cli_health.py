@@ -9,26 +9,11 @@ from typing import Any
 import pytest
 import yaml
 from pytest_httpserver import HTTPServer
-from typer.testing import CliRunner
 
-from localagent.cli.app import app
+from tests.cli_util import run, write_user_config
 
-runner = CliRunner()
 CHECKS = ["config", "key store", "usable provider", "checkpoint db", "cache dir",
           "embedded model", "disk space"]
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, list(args))
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
-
-
-def write_config(tmp_path: Path, data: dict[str, Any]) -> None:
-    path = tmp_path / "config" / "config.yaml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(data))
 
 
 def serve_models(server: HTTPServer) -> None:
@@ -40,7 +25,7 @@ def serve_models(server: HTTPServer) -> None:
 def healthy(tmp_path: Path, server: HTTPServer, chain: str = "openai-compatible",
             **providers: Any) -> None:
     serve_models(server)
-    write_config(tmp_path, {
+    write_user_config({
         "providers": {"openai-compatible": {"base_url": server.url_for("/v1")}, **providers},
         "system": {"default_provider": chain}})
 
@@ -95,7 +80,7 @@ def test_first_reachable_provider_is_named(tmp_path: Path, httpserver: HTTPServe
 
 
 def test_no_usable_provider_fails(tmp_path: Path, refused_url: str) -> None:
-    write_config(tmp_path, {"providers": {"ollama": {"base_url": refused_url}},
+    write_user_config({"providers": {"ollama": {"base_url": refused_url}},
                             "system": {"default_provider": "ollama,openai"}})
     code, out, _ = run("--format", "json", "health")
     rows = by_check(out)

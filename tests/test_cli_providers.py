@@ -9,27 +9,11 @@ from typing import Any
 import pytest
 import yaml
 from pytest_httpserver import HTTPServer
-from typer.testing import CliRunner
 
-from localagent.cli.app import app
 from providers.breaker import breaker_for
 from providers.errors import ErrorKind
+from tests.cli_util import run, write_user_config
 from tests.wire import http_error
-
-runner = CliRunner()
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, list(args))
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.stdout, result.stderr
-
-
-def write_config(tmp_path: Path, data: dict[str, Any]) -> None:
-    path = tmp_path / "config" / "config.yaml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(data))
 
 
 def serve_models(server: HTTPServer, ids: list[str]) -> None:
@@ -46,7 +30,7 @@ def compatible_at(url: str, **extra: Any) -> dict[str, Any]:
 def test_list_says_what_is_configured_without_network(tmp_path: Path, httpserver: HTTPServer,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-list-canary-1234567890abcdef")
-    write_config(tmp_path, {"providers": compatible_at(httpserver.url_for(""), model="qwen"),
+    write_user_config({"providers": compatible_at(httpserver.url_for(""), model="qwen"),
                             "system": {"default_provider": "openai-compatible,ollama"}})
     code, _, err = run("keys", "set", "perplexity", "--value", "pplx-storedkeycanary0123456")
     assert code == 0, err
@@ -74,7 +58,7 @@ def test_list_says_what_is_configured_without_network(tmp_path: Path, httpserver
 
 
 def test_list_follows_the_global_provider_flag_and_chain_names(tmp_path: Path) -> None:
-    write_config(tmp_path, {"chains": {"fast": ["gemini", "ollama:qwen3"]}})
+    write_user_config({"chains": {"fast": ["gemini", "ollama:qwen3"]}})
     code, out, _ = run("--provider", "fast", "--format", "json", "providers", "list")
     assert code == 0
     chain = {row["provider"]: row["chain"] for row in json.loads(out)}
@@ -83,7 +67,7 @@ def test_list_follows_the_global_provider_flag_and_chain_names(tmp_path: Path) -
 
 
 def test_list_shows_an_open_breaker(tmp_path: Path, httpserver: HTTPServer) -> None:
-    write_config(tmp_path, {"providers": compatible_at(httpserver.url_for(""))})
+    write_user_config({"providers": compatible_at(httpserver.url_for(""))})
     host = httpserver.url_for("").split("//")[1].rstrip("/")
     breaker_for(f"openai-compatible:default@{host}").record_failure(ErrorKind.UNREACHABLE)
     code, out, _ = run("--format", "json", "providers", "list")
@@ -96,7 +80,7 @@ def test_list_shows_an_open_breaker(tmp_path: Path, httpserver: HTTPServer) -> N
 def test_health_reports_each_provider_of_the_chain(tmp_path: Path, httpserver: HTTPServer,
                                                    refused_url: str) -> None:
     serve_models(httpserver, ["qwen3", "llama3"])
-    write_config(tmp_path, {"providers": {**compatible_at(httpserver.url_for("")),
+    write_user_config({"providers": {**compatible_at(httpserver.url_for("")),
                                           "ollama": {"base_url": refused_url}},
                             "system": {"default_provider": "ollama,openai-compatible,openai"}})
 
@@ -122,7 +106,7 @@ def test_health_reports_each_provider_of_the_chain(tmp_path: Path, httpserver: H
 
 
 def test_health_exits_1_when_nothing_is_reachable(tmp_path: Path, refused_url: str) -> None:
-    write_config(tmp_path, {"providers": compatible_at(refused_url)})
+    write_user_config({"providers": compatible_at(refused_url)})
     code, out, _ = run("--format", "json", "providers", "health", "--provider",
                        "openai-compatible")
     assert code == 1
@@ -133,7 +117,7 @@ def test_health_exits_1_when_nothing_is_reachable(tmp_path: Path, refused_url: s
 def test_health_reports_a_refused_key(tmp_path: Path, httpserver: HTTPServer) -> None:
     httpserver.expect_request("/v1/models").respond_with_handler(
         http_error(401, message="invalid api key"))
-    write_config(tmp_path, {"providers": compatible_at(httpserver.url_for(""))})
+    write_user_config({"providers": compatible_at(httpserver.url_for(""))})
     code, out, _ = run("--format", "json", "providers", "health", "--provider",
                        "openai-compatible")
     [row] = json.loads(out)
@@ -144,7 +128,7 @@ def test_health_reports_a_refused_key(tmp_path: Path, httpserver: HTTPServer) ->
 def test_models_of_one_provider_and_of_the_chain(tmp_path: Path, httpserver: HTTPServer,
                                                  refused_url: str) -> None:
     serve_models(httpserver, ["zeta", "alpha", "default"])
-    write_config(tmp_path, {"providers": {**compatible_at(httpserver.url_for("")),
+    write_user_config({"providers": {**compatible_at(httpserver.url_for("")),
                                           "ollama": {"base_url": refused_url}},
                             "system": {"default_provider": "ollama,openai-compatible"}})
 

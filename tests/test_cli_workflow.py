@@ -19,20 +19,12 @@ from pytest_httpserver import HTTPServer
 from typer.testing import CliRunner
 
 from localagent.cli.app import app
+from tests.cli_util import use_openai_compatible
 from tests.graph_fakes import call, scripted_provider
-from tests.test_workflow import BUGGY, FIXED, TEST, model
+from tests.test_workflow import BUGGY, FIXED, model, repo
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    root = tmp_path / "repo"
-    root.mkdir()
-    (root / "calc.py").write_text(BUGGY)
-    (root / "test_calc.py").write_text(TEST)
-    (root / "pytest.ini").write_text("[pytest]\naddopts = -p no:cacheprovider\n")
-    return root
+__all__ = ["repo"]  # the fixture, shared with test_workflow
 
 
 def cli(*args: str) -> Any:
@@ -143,11 +135,7 @@ def test_an_existing_thread_id_is_refused(repo: Path, httpserver: HTTPServer) ->
 
 def test_all_providers_failing_exits_4_and_leaves_a_failed_report(
         repo: Path, refused_url: str) -> None:
-    config = Path(os.environ["LOCALAGENT_CONFIG_DIR"]) / "config.yaml"
-    config.parent.mkdir(parents=True, exist_ok=True)
-    config.write_text(yaml.safe_dump({
-        "system": {"default_provider": "openai-compatible:scripted"},
-        "providers": {"openai-compatible": {"base_url": f"{refused_url}/v1", "timeout": 2}}}))
+    use_openai_compatible(f"{refused_url}/v1", "scripted", timeout=2)
     result = cli("--format", "json", "fix add", "-w", str(repo), "--yes", "--thread", "t4")
     assert result.exit_code == 4, result.output
     doc = json.loads(result.stdout)
