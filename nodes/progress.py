@@ -31,21 +31,21 @@ def phase(name: str, number: int) -> Callable[[Node], Node]:
     def wrap(node: Node) -> Node:
         is_async = inspect.iscoroutinefunction(node)
 
+        async def call(state: dict[str, Any], runtime: Runtime[Any], **kwargs: Any) -> Any:
+            if is_async:
+                return await node(state, runtime, **kwargs)
+            return await asyncio.to_thread(node, state, runtime, **kwargs)
+
         @functools.wraps(node)
         async def run(state: dict[str, Any], runtime: Runtime[Any], **kwargs: Any) -> Any:
             context = runtime.context
             if context is not None and not context.runs(number):
                 emit(runtime, "phase_skipped", phase=name)  # the node returns its defaults
-                if is_async:
-                    return await node(state, runtime, **kwargs)
-                return await asyncio.to_thread(node, state, runtime, **kwargs)
+                return await call(state, runtime, **kwargs)
             emit(runtime, "phase_started", phase=name)
             started = time.monotonic()
             try:
-                if is_async:
-                    update = await node(state, runtime, **kwargs)
-                else:
-                    update = await asyncio.to_thread(node, state, runtime, **kwargs)
+                update = await call(state, runtime, **kwargs)
             except Exception as exc:
                 if type(exc).__name__ in ("GraphInterrupt", "ParentCommand"):
                     raise  # control flow, not a failure
