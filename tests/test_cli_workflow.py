@@ -155,3 +155,24 @@ def test_checks_still_failing_at_the_end_exit_1(repo: Path, httpserver: HTTPServ
     assert result.exit_code == 1
     doc = json.loads(result.stdout)
     assert doc["status"] == "done" and doc["checks_passed"] is False
+
+
+@pytest.mark.parametrize(("errors", "expected"), [
+    ([], "done"),
+    (["CancelledError()"], "stopped"),            # Ctrl-C: the error write LangGraph stores
+    ([__import__("asyncio").CancelledError()], "stopped"),
+    (["NodeCancelledError('execute_agent')"], "stopped"),
+    (["ValueError('boom')"], "failed"),
+    (["CancelledError()", "ValueError('boom')"], "failed"),
+])
+def test_a_cancelled_task_reads_stopped_not_failed(errors: list[object], expected: str) -> None:
+    from types import SimpleNamespace
+
+    from localagent.cli.driver import thread_status
+
+    tasks = [SimpleNamespace(name="execute_agent", error=e) for e in errors] or [
+        SimpleNamespace(name="finish", error=None)]
+    snapshot = SimpleNamespace(config={"configurable": {}}, interrupts=(), tasks=tasks,
+                               next=("execute_agent",) if errors else (),
+                               values={"status": "done"})
+    assert thread_status(snapshot) == expected

@@ -7,16 +7,20 @@ import pytest
 from providers.errors import AllProvidersFailed, StreamInterrupted
 from providers.policy import ProviderPolicy, RetryPolicy
 from providers.resilient import ResilientChatModel
-from tests.wire import PROTOCOLS, Protocol, cut_stream, http_error, malformed, sequence, slow
+from tests.wire import (
+    PROTOCOLS,
+    Protocol,
+    cut_stream,
+    http_error,
+    malformed,
+    sequence,
+    serve,
+    slow,
+)
 
 FAST_RETRY = ProviderPolicy(retry=RetryPolicy(base_delay=0.01, max_delay=0.02))
 TIMEOUT = 0.5
 
-
-def serve(server, protocol: Protocol, handler) -> None:
-    server.expect_request(protocol.path, method="POST").respond_with_handler(handler)
-    if protocol.stream_path != protocol.path:
-        server.expect_request(protocol.stream_path, method="POST").respond_with_handler(handler)
 
 
 def url(server) -> str:

@@ -5,13 +5,7 @@ from __future__ import annotations
 import pytest
 
 from providers.resilient import ResilientChatModel
-from tests.wire import CITATIONS, PERPLEXITY, PROTOCOLS, Protocol
-
-
-def serve(server, protocol: Protocol, handler) -> None:
-    server.expect_request(protocol.path, method="POST").respond_with_handler(handler)
-    if protocol.stream_path != protocol.path:
-        server.expect_request(protocol.stream_path, method="POST").respond_with_handler(handler)
+from tests.wire import CITATIONS, PERPLEXITY, PROTOCOLS, Protocol, serve
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS, ids=lambda p: p.name)

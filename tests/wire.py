@@ -8,6 +8,7 @@ can serve: HTTP errors, a slow answer, malformed JSON, a stream cut mid-way.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -17,6 +18,13 @@ from langchain_core.language_models import BaseChatModel
 from werkzeug import Request, Response
 
 Handler = Callable[[Request], Response]
+
+
+def serve(server: Any, protocol: Protocol, handler: Handler) -> None:
+    """Answer ``protocol``'s request (and its streaming request) on ``server`` with ``handler``."""
+    server.expect_request(protocol.path, method="POST").respond_with_handler(handler)
+    if protocol.stream_path != protocol.path:
+        server.expect_request(protocol.stream_path, method="POST").respond_with_handler(handler)
 
 
 def _openai_chunk(delta: dict[str, Any], finish: str | None = None,
@@ -29,9 +37,13 @@ def _openai_chunk(delta: dict[str, Any], finish: str | None = None,
 
 @dataclass
 class Protocol:
+    """A provider's wire protocol. ``path`` and ``stream_path`` are what the protocol accepts
+    (a regular expression where SDK versions differ, e.g. Gemini's ``/v1beta`` vs ``/v1``),
+    not the URL one SDK release happens to call."""
+
     name: str
-    path: str
-    stream_path: str
+    path: str | re.Pattern[str]
+    stream_path: str | re.Pattern[str]
     build: Callable[[str, float], BaseChatModel]
     body: Callable[[str], dict[str, Any]]
     events: Callable[[str], list[dict[str, Any]]]
@@ -145,8 +157,9 @@ def _gemini_events(text: str) -> list[dict[str, Any]]:
             for i, w in enumerate(words)]
 
 
-GEMINI = Protocol("gemini", "/v1beta/models/gemini-2.0-flash:generateContent",
-                  "/v1beta/models/gemini-2.0-flash:streamGenerateContent", _gemini_build,
+# Any API version (v1, v1beta, v1alpha...) and model: google-genai picks the version.
+GEMINI = Protocol("gemini", re.compile(r"/v1[a-z0-9]*/models/[^/:]+:generateContent"),
+                  re.compile(r"/v1[a-z0-9]*/models/[^/:]+:streamGenerateContent"), _gemini_build,
                   lambda text: _gemini_piece(text, True), _gemini_events)
 
 

@@ -71,14 +71,27 @@ def resume_command(thread_id: str) -> str:
     return f"localagent workflow resume {thread_id}"
 
 
+CANCELLED = ("CancelledError", "NodeCancelledError", "KeyboardInterrupt")
+
+
+def stopped_not_failed(error: Any) -> bool:
+    """A task error left by Ctrl-C or a cancelled run (an exception, or its stored repr)."""
+    if isinstance(error, BaseException):
+        return type(error).__name__ in CANCELLED
+    return str(error).split("(", 1)[0] in CANCELLED
+
+
 def thread_status(snapshot: Any) -> str:
     """done / failed / waiting / stopped (resumable) / rejected / cancelled / unknown."""
     if snapshot is None or not snapshot.config:
         return "unknown"
     if snapshot.interrupts:
         return "waiting"
-    if any(getattr(t, "error", None) for t in snapshot.tasks):
+    errors = [t.error for t in snapshot.tasks if getattr(t, "error", None)]
+    if any(not stopped_not_failed(error) for error in errors):
         return "failed"
+    if errors:
+        return "stopped"
     if snapshot.next:
         return "stopped"
     return str((snapshot.values or {}).get("status") or "unknown")
