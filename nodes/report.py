@@ -4,6 +4,7 @@ written at the end of a run and when a phase fails. Secrets are scrubbed."""
 from __future__ import annotations
 
 import json
+import os
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -112,10 +113,12 @@ def write_report(state: WorkflowState, *, status: str, error: str | None = None)
     if not workspace or not Path(workspace).is_dir():
         return None
     report = build(state, status, error)
-    folder = Path(workspace) / RUNS_DIR / report["thread_id"]
-    atomic_write(folder / "report.json", json.dumps(report, indent=1, default=str))
+    root = Path(os.path.realpath(workspace))
+    folder = root / RUNS_DIR / report["thread_id"]
+    # within the workspace: a .localagent symlinked elsewhere fails instead of writing there
+    atomic_write(folder / "report.json", json.dumps(report, indent=1, default=str), within=root)
     atomic_write(folder / "report.md",
-                 markdown(report, (state.get("changes") or {}).get("diff", "")))
+                 markdown(report, (state.get("changes") or {}).get("diff", "")), within=root)
     return str(folder / "report.md")
 
 

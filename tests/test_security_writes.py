@@ -185,12 +185,12 @@ def test_failed_write_rolls_back_the_whole_set(policy, ws, monkeypatch, fail_on)
     real = writes.atomic_write
     calls: list[str] = []
 
-    def flaky(path, data, *, mode=None):
+    def flaky(path, data, *, mode=None, within=None):
         calls.append(Path(path).name)
         if Path(path).name == fail_on and calls.count(fail_on) == 1:
             Path(path).write_text("partial")  # a failure may leave a half-written file
             raise OSError(28, "No space left on device")
-        return real(path, data, mode=mode)
+        return real(path, data, mode=mode, within=within)
 
     monkeypatch.setattr(writes, "atomic_write", flaky)
     before = snapshot(ws)
@@ -240,9 +240,11 @@ from localagent.security.paths import Workspace
 from localagent.security.writes import FileChange, apply_changes
 
 real = os.replace
+seen = []
 
 def replace(src, dst, *args, **kwargs):
-    if str(dst).endswith("c.txt"):
+    seen.append(str(dst))
+    if seen.count("c.txt") == 2:  # the first one is its backup
         os._exit(1)
     return real(src, dst, *args, **kwargs)
 

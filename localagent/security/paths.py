@@ -14,19 +14,30 @@ SKIP_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", ".venv", "venv", "
                        ".localagent", ".idea"})
 
 
-def _matches(relative: str, patterns: Sequence[str]) -> str | None:
+def _matches_one(path: PurePosixPath, pattern: str) -> bool:
+    """A pattern with a slash matches from the workspace root; one without a slash matches
+    a name at any depth (``.git`` is ``nested/.git`` too)."""
+    if "/" in pattern:
+        return fnmatch.fnmatchcase(str(path), pattern)
+    return fnmatch.fnmatchcase(path.name, pattern)
+
+
+def matches(relative: str, patterns: Sequence[str]) -> str | None:
     """The first pattern matching a workspace-relative path. ``dir/**`` matches everything
-    below ``dir``; a pattern without a slash also matches the file name alone."""
+    below ``dir`` (at any depth when ``dir`` has no slash); a pattern without a slash
+    matches the file name alone."""
     path = PurePosixPath(relative)
     for pattern in patterns:
         if pattern.endswith("/**"):
             prefix = pattern[:-3]
-            if fnmatch.fnmatch(relative, prefix) or any(
-                    fnmatch.fnmatch(str(parent), prefix) for parent in path.parents):
+            if any(_matches_one(p, prefix) for p in (path, *path.parents) if str(p) != "."):
                 return pattern
-        elif fnmatch.fnmatch(relative, pattern) or fnmatch.fnmatch(path.name, pattern):
+        elif _matches_one(path, pattern):
             return pattern
     return None
+
+
+
 
 
 class Workspace:
@@ -65,7 +76,7 @@ class Workspace:
     def check_read(self, path: str | Path) -> Path:
         resolved = self.resolve(path)
         rel = self.relative(resolved)
-        pattern = _matches(rel, self.deny_read)
+        pattern = matches(rel, self.deny_read)
         if pattern:
             raise PolicyDenied("read_denied", f"{rel!r} matches security.deny_read {pattern!r}",
                                target=rel, hint="this file may hold secrets; ask the user")
@@ -77,7 +88,7 @@ class Workspace:
         if rel == ".":
             raise PolicyDenied("protected_path", "cannot write the workspace root itself",
                                target=rel)
-        pattern = _matches(rel, self.protected)
+        pattern = matches(rel, self.protected)
         if pattern:
             raise PolicyDenied("protected_path",
                                f"{rel!r} matches security.protected_paths {pattern!r}",
@@ -116,7 +127,7 @@ class Workspace:
                     rel = self.relative(full)
                 except PolicyDenied:
                     continue  # a symlink out of the workspace
-                if not _matches(rel, self.deny_read):
+                if not matches(rel, self.deny_read):
                     yield rel
 
 
