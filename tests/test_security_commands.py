@@ -137,7 +137,7 @@ def test_syntax_errors(text, message):
 @pytest.mark.parametrize("command", [
     "pytest", "pytest -q tests", "python -m pytest -x", "git status", "git log --oneline -5",
     "ls", "ls -la sub", "cat a.txt sub/../b.txt", "ls 2>&1", "ls >/dev/null", "ls 2>/dev/null",
-    "ls | sort | head -n 3", "ls && pwd || echo no; true", "timeout 5 ls", "env X=1 ls",
+    "ls | sort | head -n 3", "ls && pwd || echo no; true", "timeout 5 ls", "env CI=1 ls",
     "cat < a.txt", "echo '$(rm -rf /)'", "echo \"a;b\" && echo ok", "ls *.txt", "echo hi >&2",
 ])
 def test_allowed_commands(policy, command):
@@ -152,7 +152,7 @@ def test_allowed_commands(policy, command):
     ("/bin/ls", "command_not_allowed", "'/bin/ls' is not in"),
     ("./ls", "command_not_allowed", "'./ls' is not in"),
     ("X=1", "command_not_allowed", "only assigns variables"),
-    ("git -c core.pager=sh status", "command_not_allowed", "is not in"),
+    ("git -c core.pager=sh status", "command_denied", "'-c' makes git run another program"),
 ])
 def test_not_allowed_commands(policy, command, kind, phrase):
     exc = expect_denial(policy, command, kind, phrase)
@@ -227,8 +227,8 @@ def test_arguments_through_symlinks_and_deny_read(policy, ws, tmp_path):
 @pytest.mark.parametrize("command, kind, phrase", [
     ("timeout 5 rm a.txt", "command_not_allowed", "'rm a.txt' is not in"),
     ("timeout -s KILL 5 rm a.txt", "command_not_allowed", "'rm a.txt' is not in"),
-    ("env X=1 su root", "command_denied", "'su' escalates privileges"),
-    ("env X=1 sudo ls", "command_denied", "sudo"),
+    ("env CI=1 su root", "command_denied", "'su' escalates privileges"),
+    ("env CI=1 sudo ls", "command_denied", "sudo"),
     ("nice -n 5 bash -c ls", "command_denied", "'bash' would run arbitrary shell code"),
     ("nohup time xargs rm", "command_not_allowed", "'rm' is not in"),
     ("timeout 5 env -u HOME git push", "command_denied", "'git push' matches deny pattern"),
@@ -349,11 +349,17 @@ def test_secrets_are_stripped_from_the_environment(policy, monkeypatch):
     env = command_env({"EXTRA": "1"})
     assert not set(secrets) & set(env)
     assert (env["VISIBLE_SETTING"], env["EXTRA"]) == ("kept-value", "1")
-    output = policy.run("printenv").output
-    assert "VISIBLE_SETTING=kept-value" in output
-    for name, value in secrets.items():
-        assert name not in output and value not in output
-    assert policy.run("echo [$OPENAI_API_KEY]").output == "[]\n"
+    unsandboxed = SecurityPolicy(policy.workspace.root, SecuritySettings(sandbox="off"),
+                                 extra_commands=EXTRA)
+    sandboxed = SecurityPolicy(policy.workspace.root, SecuritySettings(
+        sandbox="bwrap", allowed_env=["VISIBLE_SETTING"]), extra_commands=EXTRA)
+    for each in (unsandboxed, sandboxed, policy):
+        output = each.run("printenv").output
+        assert ("VISIBLE_SETTING=kept-value" in output) is (each is not policy)
+        assert "HOME=" in output and "PATH=" in output
+        for name, value in secrets.items():
+            assert name not in output and value not in output
+        assert each.run("echo [$OPENAI_API_KEY]").output == "[]\n"
 
 
 def test_key_shaped_output_is_redacted(policy):

@@ -16,7 +16,8 @@ from providers.policy import DEFAULT_DEADLINE_SECONDS
 
 MERGED_LISTS: frozenset[tuple[str, ...]] = frozenset({
     ("security", "allowed_commands"), ("security", "deny_commands"),
-    ("security", "protected_paths"), ("security", "deny_read"), ("plugins", "disabled"),
+    ("security", "protected_paths"), ("security", "deny_read"), ("security", "allowed_env"),
+    ("security", "sandbox_hide"), ("plugins", "disabled"),
 })
 
 DEFAULT_ALLOWED_COMMANDS = [
@@ -46,6 +47,23 @@ DEFAULT_DENY_COMMANDS = [
     r"^find\s.*\s-(delete|exec|execdir|ok)\b",
     r":\(\)\s*\{",  # fork bomb
     r">\s*/dev/(sd|nvme|hd|disk)",
+]
+
+
+# Variables an agent may set on a command (``X=1 cmd``, ``env X=1 cmd``). Anything else (GIT_*,
+# LD_PRELOAD, PYTHONSTARTUP, PYTHONWARNINGS, NODE_OPTIONS...) can make a tool run other code.
+DEFAULT_ALLOWED_ENV = [
+    "CI", "NO_COLOR", "FORCE_COLOR", "TERM", "COLUMNS", "LINES", "LANG", "LC_ALL", "TZ",
+    "PYTHONHASHSEED", "PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED", "PYTHONFAULTHANDLER",
+    "NODE_ENV", "RUST_BACKTRACE", "CGO_ENABLED",
+]
+
+# Places outside the workspace that hold credentials: hidden from sandboxed commands
+# (LocalAgent's own config, data and cache directories are hidden as well).
+DEFAULT_SANDBOX_HIDE = [
+    "~/.ssh", "~/.gnupg", "~/.aws", "~/.azure", "~/.config/gcloud", "~/.config/gh",
+    "~/.kube", "~/.docker", "~/.netrc", "~/.npmrc", "~/.pypirc", "~/.git-credentials",
+    "~/.password-store", "~/.local/share/keyrings", "~/.vault-token",
 ]
 
 
@@ -97,10 +115,30 @@ class SecuritySettings(Section):
         default_factory=lambda: [".env", ".env.*", "*.pem", "*.key", "id_rsa*", "id_ed25519*",
                                  ".netrc", ".npmrc", ".pypirc"],
         description="workspace paths agents may never read")
+    allowed_env: list[str] = Field(default_factory=lambda: list(DEFAULT_ALLOWED_ENV),
+                                   description="variables a command line may set")
+    sandbox: Literal["auto", "bwrap", "landlock", "sandbox-exec", "off"] = Field(
+        "auto", description="OS sandbox for every command: auto picks bwrap, then Landlock "
+        "(Linux) or sandbox-exec (macOS); without one, commands that run project code need "
+        "approval each time")
+    allow_network: bool = Field(False, description="let sandboxed commands use the network")
+    sandbox_hide: list[str] = Field(default_factory=lambda: list(DEFAULT_SANDBOX_HIDE),
+                                    description="paths outside the workspace sandboxed "
+                                    "commands cannot read")
     command_timeout: float = Field(120.0, gt=0, le=3600)
     max_output_bytes: int = Field(64 * 1024, ge=1024)
     max_file_bytes: int = Field(256 * 1024, ge=1024, description="largest file read into context")
     max_message_chars: int = Field(200_000, ge=1000)
+
+    @field_validator("allowed_env")
+    @classmethod
+    def _names(cls, value: list[str]) -> list[str]:
+        import re
+
+        bad = [name for name in value if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name)]
+        if bad:
+            raise ValueError(f"{bad[0]!r} is not a variable name")
+        return value
 
     @field_validator("deny_commands")
     @classmethod

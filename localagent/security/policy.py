@@ -34,7 +34,8 @@ class SecurityPolicy:
                                    deny_read=settings.deny_read)
         self.commands = CommandPolicy(
             self.workspace, allowed=[*settings.allowed_commands, *extra_commands],
-            denied=settings.deny_commands, enabled=settings.allow_command_execution)
+            denied=settings.deny_commands, enabled=settings.allow_command_execution,
+            allowed_env=settings.allowed_env)
         self.audit = audit if audit is not None else AuditLog(enabled=settings.enable_audit_log)
         self.approve = approve
 
