@@ -7,17 +7,27 @@ every refusal is written to the audit log and raised as ``PolicyDenied``, whose
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from localagent.audit import AuditLog
 from localagent.config.sections import SecuritySettings
+from localagent.redact import register_secret
 from localagent.security.commands import CommandPolicy
 from localagent.security.denied import PolicyDenied
 from localagent.security.paths import Workspace
 from localagent.security.runner import CommandResult, command_env, run_command_line
+from localagent.security.sandbox import (
+    INSTALL_HINT,
+    Confinement,
+    Sandbox,
+    SandboxUnavailable,
+    choose,
+)
+from localagent.security.scan import remove_new, scan, secret_values
 from localagent.security.writes import AppliedChanges, FileChange, apply_changes
 
 
@@ -38,6 +48,7 @@ class SecurityPolicy:
             allowed_env=settings.allowed_env)
         self.audit = audit if audit is not None else AuditLog(enabled=settings.enable_audit_log)
         self.approve = approve
+        self._sandbox: tuple[Sandbox | None, str] | None = None
 
     @contextmanager
     def _audited(self, action: str) -> Iterator[None]:
@@ -96,17 +107,86 @@ class SecurityPolicy:
         with self._audited("command"):
             self.commands.check(command, command_env())
 
-    def run(self, command: str, *, timeout: float | None = None) -> CommandResult:
-        """Check and run a command line in the workspace, without a shell. ``python`` is the
-        workspace's ``.venv`` one if it has one, else the one running LocalAgent."""
+    @property
+    def sandbox(self) -> Sandbox | None:
+        """The OS sandbox commands run in (``None``: off, or ``auto`` found none)."""
+        if self._sandbox is None:
+            try:
+                self._sandbox = choose(self.settings.sandbox)
+            except SandboxUnavailable as exc:
+                raise PolicyDenied("sandbox_unavailable", str(exc),
+                                   hint=f"{INSTALL_HINT}, or set security.sandbox: auto") from exc
+        return self._sandbox[0]
+
+    def sandbox_status(self) -> str:
+        """A sentence naming the sandbox in use, or why there is none."""
+        sandbox = self.sandbox
+        assert self._sandbox is not None
+        return sandbox.describe() if sandbox else f"none ({self._sandbox[1]})"
+
+    def needs_approval(self, command: str) -> str | None:
+        """Why ``command`` needs the user's approval before it runs (it runs project code
+        and no sandbox is available), or ``None``. Raises ``PolicyDenied`` if not allowed."""
+        env = command_env()
+        with self._audited("command"):
+            line = self.commands.check(command, env)
+            if self.sandbox is not None:
+                return None
+        code = self.commands.project_code(line, env)
+        if code is None:
+            return None
+        return (f"{code!r} runs code from the project (tests, build files, scripts) with your "
+                f"permissions: there is no OS sandbox ({self.sandbox_status()})")
+
+    def run(self, command: str, *, timeout: float | None = None,
+            approved: bool = False) -> CommandResult:
+        """Check and run a command line in the workspace, without a shell, inside the OS
+        sandbox. ``python`` is the workspace's ``.venv`` one if it has one, else the one
+        running LocalAgent. Without a sandbox, a line that runs project code needs
+        ``approved`` (the user said yes to this very run)."""
         venv = self.workspace.root / ".venv" / "bin"
         env = command_env(path_first=[*([str(venv)] if venv.is_dir() else []),
                                       str(Path(sys.executable).parent)])
         with self._audited("command"):
             line = self.commands.check(command, env)
+            sandbox = self.sandbox
+            code = None if sandbox or approved else self.commands.project_code(line, env)
+            if code is not None:
+                raise PolicyDenied(
+                    "needs_approval", f"{code!r} runs project code, and there is no OS "
+                    f"sandbox ({self.sandbox_status()}); it needs the user's approval each "
+                    "time", target=command, hint=f"propose edits instead; {INSTALL_HINT}")
         limit = min(timeout or self.settings.command_timeout, self.settings.command_timeout)
-        result = run_command_line(line, command, cwd=self.workspace.root, env=env,
-                                  timeout=limit, max_output=self.settings.max_output_bytes)
+        found = scan(self.workspace)
+        register_secret(*secret_values(found.hidden))
+        confinement = Confinement(
+            self.workspace.root, read_only=found.protected,
+            hidden=[*found.hidden, *hidden_outside(self.settings.sandbox_hide)],
+            allow_network=self.settings.allow_network,
+            pass_env=frozenset(self.settings.allowed_env),
+            protected_patterns=self.workspace.protected, hidden_patterns=self.workspace.deny_read)
+        with sandbox.session(confinement) if sandbox else nullcontext(None) as session:
+            result = run_command_line(line, command, cwd=self.workspace.root, env=env,
+                                      timeout=limit, max_output=self.settings.max_output_bytes,
+                                      session=session)
+        removed = [self.workspace.relative(p) if p.exists() else
+                   p.relative_to(self.workspace.root).as_posix()
+                   for p in remove_new(found.protected, scan(self.workspace).protected)]
+        if removed:
+            result.output += (f"\n[removed {', '.join(removed)}: protected paths the command "
+                              "created]\n")
+            self.audit.record("protected_removed", command=command, paths=removed)
         self.audit.record("command_run", command=command, exit_code=result.exit_code,
-                          timed_out=result.timed_out, seconds=round(result.duration, 3))
+                          timed_out=result.timed_out, seconds=round(result.duration, 3),
+                          sandbox=sandbox.name if sandbox else "none")
         return result
+
+
+def hidden_outside(configured: Sequence[str]) -> list[Path]:
+    """``security.sandbox_hide`` and LocalAgent's own config, data and cache directories
+    (keys, audit log, checkpoints), as existing real paths."""
+    from localagent import paths
+
+    candidates = [Path(p).expanduser() for p in configured]
+    candidates += [paths.config_dir(), paths.data_dir(), paths.cache_dir()]
+    return sorted({Path(os.path.realpath(p)) for p in candidates if p.exists()})

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from localagent.redact import scrub
+from localagent.security.sandbox import Launch, Session
 from localagent.security.shellparse import CommandLine, SimpleCommand
 
 SECRET_ENV = re.compile(r"(API_KEY|_TOKEN|PASSWORD|CREDENTIALS?|ACCESS_KEY|PRIVATE_KEY)$"
@@ -106,8 +107,8 @@ def _read_into(stream: IO[bytes] | None, sink: CappedOutput,
 
 
 def _spawn(simple: SimpleCommand, stdin: Any, cwd: Path, env: dict[str, str],
-           sink: CappedOutput, last: bool,
-           readers: list[threading.Thread]) -> subprocess.Popen[bytes]:
+           sink: CappedOutput, last: bool, readers: list[threading.Thread],
+           session: Session | None) -> subprocess.Popen[bytes]:
     argv = _argv(simple, cwd)
     program = argv[0] if "/" in argv[0] else shutil.which(argv[0], path=env.get("PATH"))
     if program is None:
@@ -127,9 +128,10 @@ def _spawn(simple: SimpleCommand, stdin: Any, cwd: Path, env: dict[str, str],
             stderr = subprocess.STDOUT
     if not last and stdout is subprocess.PIPE and stderr is subprocess.STDOUT:
         stderr = subprocess.PIPE  # stderr of a middle stage goes to the output, not the pipe
+    launch = (session or _direct)([program, *argv[1:]], {**env, **simple.assignments})
     try:
-        process = subprocess.Popen([program, *argv[1:]], stdin=stdin, stdout=stdout, stderr=stderr,
-                                   cwd=cwd, env={**env, **simple.assignments},
+        process = subprocess.Popen(launch.argv, stdin=stdin, stdout=stdout, stderr=stderr,
+                                   cwd=cwd, env=launch.env, preexec_fn=launch.preexec_fn,
                                    start_new_session=True)
     finally:
         if opened is not None:
@@ -149,9 +151,15 @@ def _kill(processes: list[subprocess.Popen[bytes]]) -> None:
                 process.kill()
 
 
+def _direct(argv: list[str], env: dict[str, str]) -> Launch:
+    return Launch(argv, env)
+
+
 def run_command_line(line: CommandLine, command: str, *, cwd: Path, env: dict[str, str],
-                     timeout: float, max_output: int) -> CommandResult:
-    """Run a command line the policy has checked; the timeout covers the whole line."""
+                     timeout: float, max_output: int,
+                     session: Session | None = None) -> CommandResult:
+    """Run a command line the policy has checked; the timeout covers the whole line. With a
+    sandbox ``session``, every process of the line starts inside the sandbox."""
     sink = CappedOutput(max_output)
     started = time.monotonic()
     deadline = started + timeout
@@ -166,12 +174,12 @@ def run_command_line(line: CommandLine, command: str, *, cwd: Path, env: dict[st
         try:
             for position, simple in enumerate(pipeline):
                 last = position == len(pipeline) - 1
-                process = _spawn(simple, stdin, cwd, env, sink, last, readers)
+                process = _spawn(simple, stdin, cwd, env, sink, last, readers, session)
                 if stdin not in (subprocess.DEVNULL, None) and hasattr(stdin, "close"):
                     stdin.close()  # the child holds its own copy of the pipe
                 processes.append(process)
                 stdin = process.stdout
-        except (FileNotFoundError, PermissionError) as exc:
+        except (FileNotFoundError, PermissionError, subprocess.SubprocessError) as exc:
             _kill(processes)
             sink.write(f"{exc}\n".encode())
             status = 127
