@@ -59,7 +59,8 @@ def make_tools(policy: SecurityPolicy, names: list[str], proposals: list[dict[st
         return f"proposed a new version of {path} ({len(content.splitlines())} lines)"
 
     def run_command(command: str) -> str:
-        """Run an allowed command in the workspace (no shell); returns exit code and output."""
+        """Run an allowed command in the workspace (no shell, in the OS sandbox); returns the
+        exit code and output."""
         result = policy.run(command)
         return f"exit code {result.exit_code}\n{result.output}"
 

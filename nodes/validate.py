@@ -1,5 +1,6 @@
-"""Phase 6: run the project's checks through the command policy; failures loop back to
-research (at most ``max_iterations`` times) with the failure as input."""
+"""Phase 6: run the project's checks through the command policy (in the OS sandbox);
+failures loop back to research (at most ``max_iterations`` times) with the failure as input.
+Without a sandbox, the user approves each check that runs project code before any runs."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from langgraph.runtime import Runtime
-from langgraph.types import Command
+from langgraph.types import Command, interrupt
 
 from graph.context import WorkflowContext, settings
 from graph.state import WorkflowState
-from localagent.security import PolicyDenied
+from localagent.security import PolicyDenied, SecurityPolicy
+from nodes.decisions import parse_decision
 from nodes.progress import phase
 from nodes.workspace import context_of, policy_for
 
@@ -43,6 +45,24 @@ def detect_checks(root: Path) -> list[str]:
     return checks
 
 
+def approvals(policy: SecurityPolicy, checks: list[str]) -> dict[str, bool]:
+    """Ask, one interrupt per check, before any runs: without an OS sandbox a check that
+    runs project code needs a yes each time (auto-approve does not cover it)."""
+    answers: dict[str, bool] = {}
+    for command in checks:
+        try:
+            reason = policy.needs_approval(command)
+        except PolicyDenied:
+            continue  # reported when it is run
+        if reason is not None:
+            answer = interrupt({"type": "approve_command",
+                                "message": f"Run `{command}` without a sandbox? {reason}.",
+                                "command": command, "reason": reason,
+                                "sandbox": policy.sandbox_status()})
+            answers[command] = parse_decision(answer).approved
+    return answers
+
+
 @phase("validate", 6)
 def run_checks(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> Command[Any]:
     context = context_of(runtime)
@@ -50,10 +70,17 @@ def run_checks(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> Comma
         return Command(goto="audit", update={"validation": {"passed": True, "skipped": True,
                                                             "checks": []}})
     policy = policy_for(state["workspace"], runtime)
+    checks = detect_checks(policy.workspace.root)
+    answers = approvals(policy, checks)
     results: list[dict[str, Any]] = []
-    for command in detect_checks(policy.workspace.root):
+    for command in checks:
+        if answers.get(command) is False:
+            results.append({"command": command, "exit_code": None, "declined": True,
+                            "output_tail": "not run: the user declined to run it without a "
+                                           "sandbox"})
+            continue
         try:
-            run = policy.run(command)
+            run = policy.run(command, approved=answers.get(command, False))
             results.append({"command": command, "exit_code": run.exit_code,
                             "timed_out": run.timed_out, "output_tail": run.output[-OUTPUT_TAIL:]})
         except PolicyDenied as denied:
@@ -67,7 +94,8 @@ def run_checks(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> Comma
                 for r in results]
     update: dict[str, Any] = {"validation": validation, "evidence": evidence}
     iteration = state.get("iteration", 0)
-    if passed or iteration >= context.max_iterations:
+    declined = any(r.get("declined") for r in results)  # another loop would ask again
+    if passed or declined or iteration >= context.max_iterations:
         return Command(goto="audit", update=update)
     failure = "\n\n".join(f"$ {r['command']} (exit {r['exit_code']})\n{r['output_tail']}"
                           for r in results if r["exit_code"] != 0)

@@ -13,7 +13,7 @@ from pytest_httpserver import HTTPServer
 from tests.cli_util import run, write_user_config
 
 CHECKS = ["config", "key store", "usable provider", "checkpoint db", "cache dir",
-          "embedded model", "disk space"]
+          "embedded model", "sandbox", "disk space"]
 
 
 def serve_models(server: HTTPServer) -> None:
@@ -57,7 +57,30 @@ def test_healthy_setup_exits_0_with_every_line(tmp_path: Path, httpserver: HTTPS
     assert "openai-compatible:default@" in rows["usable provider"]["detail"]
     assert rows["embedded model"]["status"] == "ok"  # 'local' is not in this chain
     assert rows["checkpoint db"]["detail"].endswith("(created on the first run)")
+    assert rows["sandbox"] == {"check": "sandbox", "status": "ok",
+                               "detail": "bwrap (/usr/bin/bwrap), no network", "hint": ""}
     assert "doctor" not in run("--help")[1]
+
+
+def test_a_missing_sandbox_is_reported_with_how_to_install_it(
+        tmp_path: Path, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    from localagent.security import landlock
+
+    healthy(tmp_path, httpserver)
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))  # a machine without bwrap...
+    monkeypatch.setattr(landlock, "abi_version", lambda: 0)  # ...and without Landlock
+    code, out, _ = run("--format", "json", "health")
+    row = by_check(out)["sandbox"]
+    assert code == 0 and row["status"] == "warn"
+    assert row["detail"].startswith("missing: bwrap is not installed")
+    assert "will ask for approval each time" in row["detail"]
+    assert "apt-get install bubblewrap" in row["hint"]
+    write_user_config({**yaml.safe_load((tmp_path / "config" / "config.yaml").read_text()),
+                       "security": {"sandbox": "bwrap"}})
+    code, out, _ = run("--format", "json", "health")
+    row = by_check(out)["sandbox"]
+    assert code == 1 and row["status"] == "fail"
+    assert row["detail"].startswith("security.sandbox is bwrap, but bwrap is not installed")
 
 
 def test_first_reachable_provider_is_named(tmp_path: Path, httpserver: HTTPServer,

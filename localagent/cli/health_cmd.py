@@ -211,6 +211,24 @@ def check_embedded(chain: list[str], settings: Settings) -> Check:
     return Check("embedded model", "ok", f"{path} ({_human(path.stat().st_size)})")
 
 
+def check_sandbox(settings: Settings) -> Check:
+    """Which OS sandbox commands run in; without one, project code needs approval."""
+    from localagent.security.sandbox import INSTALL_HINT, SandboxUnavailable, choose
+
+    try:
+        sandbox, why = choose(settings.security.sandbox)
+    except SandboxUnavailable as exc:
+        return Check("sandbox", "fail", str(exc), f"{INSTALL_HINT}, or set security.sandbox: "
+                     "auto")
+    if sandbox is not None:
+        network = "network allowed" if settings.security.allow_network else "no network"
+        return Check("sandbox", "ok", f"{sandbox.describe()}, {network}")
+    return Check("sandbox", "warn", f"missing: {why}; commands that run project code (tests, "
+                 "make, npm scripts) will ask for approval each time",
+                 INSTALL_HINT if settings.security.sandbox == "auto" else
+                 "set security.sandbox: auto")
+
+
 def check_disk() -> Check:
     from localagent import paths
 
@@ -242,7 +260,7 @@ def health(ctx: typer.Context,
            timeout: float = typer.Option(5.0, "--timeout", min=0.1,
                                          help="seconds per provider probe"),
            fmt: str = typer.Option(None, "--format")) -> None:
-    """Check configuration, key store, providers, checkpoints, cache and disk space.
+    """Check configuration, key store, providers, checkpoints, cache, sandbox, disk space.
 
     One line per check (ok, warn or fail, with a fix for the last two); exit 1 if any fails.
     """
@@ -251,7 +269,8 @@ def health(ctx: typer.Context,
     config_check, settings = check_config(ctx)
     checks = [config_check, check_key_store(settings),
               *check_providers(ctx, settings, timeout), check_checkpoints(settings),
-              check_cache(settings), check_embedded(chain_of(settings), settings), check_disk()]
+              check_cache(settings), check_embedded(chain_of(settings), settings),
+              check_sandbox(settings), check_disk()]
     fmt = fmt or state(ctx).format
     if fmt == "rich":
         _print(checks)

@@ -118,11 +118,14 @@ class SecurityPolicy:
                                    hint=f"{INSTALL_HINT}, or set security.sandbox: auto") from exc
         return self._sandbox[0]
 
+    @property
+    def _why(self) -> str:
+        return self._sandbox[1] if self._sandbox else ""
+
     def sandbox_status(self) -> str:
         """A sentence naming the sandbox in use, or why there is none."""
         sandbox = self.sandbox
-        assert self._sandbox is not None
-        return sandbox.describe() if sandbox else f"none ({self._sandbox[1]})"
+        return sandbox.describe() if sandbox else f"none ({self._why})"
 
     def needs_approval(self, command: str) -> str | None:
         """Why ``command`` needs the user's approval before it runs (it runs project code
@@ -136,7 +139,7 @@ class SecurityPolicy:
         if code is None:
             return None
         return (f"{code!r} runs code from the project (tests, build files, scripts) with your "
-                f"permissions: there is no OS sandbox ({self.sandbox_status()})")
+                f"permissions, and no OS sandbox is in use ({self._why})")
 
     def run(self, command: str, *, timeout: float | None = None,
             approved: bool = False) -> CommandResult:
@@ -153,9 +156,10 @@ class SecurityPolicy:
             code = None if sandbox or approved else self.commands.project_code(line, env)
             if code is not None:
                 raise PolicyDenied(
-                    "needs_approval", f"{code!r} runs project code, and there is no OS "
-                    f"sandbox ({self.sandbox_status()}); it needs the user's approval each "
-                    "time", target=command, hint=f"propose edits instead; {INSTALL_HINT}")
+                    "needs_approval", f"{code!r} runs project code and no OS sandbox is in "
+                    f"use ({self._why}): it needs the user's approval each time",
+                    target=command, hint="propose edits instead; the checks run once the "
+                    "user approves them ('localagent health' says how to get a sandbox)")
         limit = min(timeout or self.settings.command_timeout, self.settings.command_timeout)
         found = scan(self.workspace)
         register_secret(*secret_values(found.hidden))
