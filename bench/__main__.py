@@ -19,8 +19,9 @@ def main(argv: list[str] | None = None) -> int:
     from bench.local_bench import ALL as LOCAL
     from bench.providers_bench import ALL as PROVIDERS
     from bench.providers_bench import Row
+    from bench.sandbox_bench import ALL as SANDBOX
 
-    ALL = {**PROVIDERS, **CLI, **LOCAL}
+    ALL = {**PROVIDERS, **CLI, **LOCAL, **SANDBOX}
 
     wanted = [key.strip().upper() for key in args.only.split(",") if key.strip()] or list(ALL)
     rows: list[Row] = []
