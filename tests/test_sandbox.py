@@ -213,6 +213,28 @@ attempt("plant", lambda: open(".localagent/config.yaml", "w").write("security: {
     assert "[removed .localagent: protected paths the command created]" in result.output
 
 
+@pytest.mark.parametrize("sandbox", SANDBOXES)
+def test_a_secret_symlinked_from_outside_is_hidden_where_it_is(ws: Path, outside: Path,
+                                                               sandbox: str) -> None:
+    (outside / "prod.env").write_text(f"TOKEN={SECRET}\n")
+    (ws / "prod.env").symlink_to(outside / "prod.env")
+    (ws / ".env").unlink()
+    (ws / ".env").symlink_to(outside / "prod.env")
+    seen = probe(ws, sandbox, f'''
+attempt("link", lambda: open(".env").read())
+attempt("target", lambda: open({str(outside / "prod.env")!r}).read())
+''')
+    assert seen["link"].startswith("FAIL") and seen["target"].startswith("FAIL")
+
+
+def test_a_protected_symlink_a_command_creates_is_unlinked_not_followed(
+        ws: Path, outside: Path) -> None:
+    (outside / "keep.txt").write_text("keep")
+    probe(ws, "bwrap", f"os.symlink({str(outside)!r}, '.localagent')\n")
+    assert not (ws / ".localagent").is_symlink()
+    assert (outside / "keep.txt").read_text() == "keep"
+
+
 def test_without_a_sandbox_project_code_needs_approval(ws: Path) -> None:
     off = policy(ws, "off")
     (ws / "probe.py").write_text("print('ran')\n")

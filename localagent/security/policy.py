@@ -130,7 +130,7 @@ class SecurityPolicy:
     def needs_approval(self, command: str) -> str | None:
         """Why ``command`` needs the user's approval before it runs (it runs project code
         and no sandbox is available), or ``None``. Raises ``PolicyDenied`` if not allowed."""
-        env = command_env()
+        env = self.command_env()
         with self._audited("command"):
             line = self.commands.check(command, env)
             if self.sandbox is not None:
@@ -141,15 +141,19 @@ class SecurityPolicy:
         return (f"{code!r} runs code from the project (tests, build files, scripts) with your "
                 f"permissions, and no OS sandbox is in use ({self._why})")
 
+    def command_env(self) -> dict[str, str]:
+        """The environment commands start from (a sandbox narrows it further)."""
+        venv = self.workspace.root / ".venv" / "bin"
+        return command_env(path_first=[*([str(venv)] if venv.is_dir() else []),
+                                       str(Path(sys.executable).parent)])
+
     def run(self, command: str, *, timeout: float | None = None,
             approved: bool = False) -> CommandResult:
         """Check and run a command line in the workspace, without a shell, inside the OS
         sandbox. ``python`` is the workspace's ``.venv`` one if it has one, else the one
         running LocalAgent. Without a sandbox, a line that runs project code needs
         ``approved`` (the user said yes to this very run)."""
-        venv = self.workspace.root / ".venv" / "bin"
-        env = command_env(path_first=[*([str(venv)] if venv.is_dir() else []),
-                                      str(Path(sys.executable).parent)])
+        env = self.command_env()
         with self._audited("command"):
             line = self.commands.check(command, env)
             sandbox = self.sandbox
@@ -164,8 +168,8 @@ class SecurityPolicy:
         found = scan(self.workspace)
         register_secret(*secret_values(found.hidden))
         confinement = Confinement(
-            self.workspace.root, read_only=found.protected,
-            hidden=[*found.hidden, *hidden_outside(self.settings.sandbox_hide)],
+            self.workspace.root, read_only=real_paths(found.protected),
+            hidden=real_paths([*found.hidden, *hidden_outside(self.settings.sandbox_hide)]),
             allow_network=self.settings.allow_network,
             pass_env=frozenset(self.settings.allowed_env),
             protected_patterns=self.workspace.protected, hidden_patterns=self.workspace.deny_read)
@@ -188,9 +192,14 @@ class SecurityPolicy:
 
 def hidden_outside(configured: Sequence[str]) -> list[Path]:
     """``security.sandbox_hide`` and LocalAgent's own config, data and cache directories
-    (keys, audit log, checkpoints), as existing real paths."""
+    (keys, audit log, checkpoints)."""
     from localagent import paths
 
-    candidates = [Path(p).expanduser() for p in configured]
-    candidates += [paths.config_dir(), paths.data_dir(), paths.cache_dir()]
-    return sorted({Path(os.path.realpath(p)) for p in candidates if p.exists()})
+    return [*(Path(p).expanduser() for p in configured), paths.config_dir(), paths.data_dir(),
+            paths.cache_dir()]
+
+
+def real_paths(paths: Sequence[Path]) -> list[Path]:
+    """Where ``paths`` lead (a symlinked secret is hidden where it really is), existing ones
+    only, without repeats."""
+    return sorted({Path(os.path.realpath(p)) for p in paths if p.exists()})

@@ -5,6 +5,7 @@ values those files hold, so that no command output can carry them."""
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import os
 import re
 import shutil
@@ -30,11 +31,29 @@ class Found:
     hidden: list[Path] = field(default_factory=list)
 
 
+class _Patterns:
+    """Workspace patterns compiled for a walk that stops at every match: a name-only pattern
+    (``.git``, ``*.pem``, ``.localagent/**``) is checked on each entry's name, since its
+    parents were checked on the way down; a pattern with a slash on the relative path."""
+
+    def __init__(self, patterns: tuple[str, ...]) -> None:
+        names = [p.removesuffix("/**") for p in patterns if "/" not in p.removesuffix("/**")]
+        self.names = re.compile("|".join(fnmatch.translate(n) for n in names)) if names \
+            else None
+        self.paths = tuple(p for p in patterns if "/" in p.removesuffix("/**"))
+
+    def match(self, rel: str, name: str) -> bool:
+        if self.names is not None and self.names.match(name):
+            return True
+        return bool(self.paths) and matches(rel, self.paths) is not None
+
+
 def scan(workspace: Workspace) -> Found:
     """Protected and ``deny_read`` paths anywhere in the workspace, without descending into
     them, into symlinked directories or into dependency trees."""
     found = Found()
-    root = workspace.root
+    protected, hidden = _Patterns(workspace.protected), _Patterns(workspace.deny_read)
+    root = str(workspace.root)
     stack = [root]
     while stack:
         directory = stack.pop()
@@ -43,13 +62,13 @@ def scan(workspace: Workspace) -> Found:
         except OSError:
             continue
         for entry in entries:
-            rel = Path(entry.path).relative_to(root).as_posix()
-            if matches(rel, workspace.protected):
+            rel = entry.path[len(root) + 1:]
+            if protected.match(rel, entry.name):
                 found.protected.append(Path(entry.path))
-            elif matches(rel, workspace.deny_read):
+            elif hidden.match(rel, entry.name):
                 found.hidden.append(Path(entry.path))
-            elif entry.is_dir(follow_symlinks=False) and entry.name not in SCAN_SKIP:
-                stack.append(Path(entry.path))
+            elif entry.name not in SCAN_SKIP and entry.is_dir(follow_symlinks=False):
+                stack.append(entry.path)
     return found
 
 
