@@ -68,6 +68,9 @@ def test_a_missing_sandbox_is_reported_with_how_to_install_it(
 
     healthy(tmp_path, httpserver)
     monkeypatch.setenv("PATH", str(tmp_path / "bin"))  # a machine without bwrap...
+    row = by_check(run("--format", "json", "health")[1])["sandbox"]
+    assert row["status"] == "ok" and row["detail"].startswith("landlock (ABI ")
+    assert "apt-get install bubblewrap" in row["hint"]
     monkeypatch.setattr(landlock, "abi_version", lambda: 0)  # ...and without Landlock
     code, out, _ = run("--format", "json", "health")
     row = by_check(out)["sandbox"]

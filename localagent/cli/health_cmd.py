@@ -222,7 +222,9 @@ def check_sandbox(settings: Settings) -> Check:
                      "auto")
     if sandbox is not None:
         network = "network allowed" if settings.security.allow_network else "no network"
-        return Check("sandbox", "ok", f"{sandbox.describe()}, {network}")
+        fallback = sandbox.name == "landlock" and settings.security.sandbox == "auto"
+        return Check("sandbox", "ok", f"{sandbox.describe()}, {network}",
+                     f"{INSTALL_HINT} (a private /tmp and PID namespace)" if fallback else "")
     return Check("sandbox", "warn", f"missing: {why}; commands that run project code (tests, "
                  "make, npm scripts) will ask for approval each time",
                  INSTALL_HINT if settings.security.sandbox == "auto" else
