@@ -10,20 +10,10 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path, PurePath
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_NOFOLLOW", 0) | os.O_CLOEXEC
-
-
-def fsync_dir(directory: Path) -> None:
-    with contextlib.suppress(OSError):  # some filesystems cannot open a directory
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 @contextlib.contextmanager
@@ -109,28 +99,12 @@ def atomic_write(path: Path, data: bytes | str, *, mode: int | None = None,
     payload = data.encode() if isinstance(data, str) else data
     if within is not None:
         parent, name = _split(path, within)
-        with open_dir(within, parent, create=True) as dirfd:
-            _write_at(dirfd, name, payload, mode)
-        return
-    if mode is None:
-        try:
-            mode = path.stat().st_mode & 0o7777
-        except FileNotFoundError:
-            mode = 0o644
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    tmp = Path(tmp_name)
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    fsync_dir(path.parent)
+        directory = open_dir(within, parent, create=True)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        name, directory = path.name, open_dir(path.parent, PurePath())
+    with directory as dirfd:
+        _write_at(dirfd, name, payload, mode)
 
 
 def write_private(path: Path, data: bytes | str) -> None:

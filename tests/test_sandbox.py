@@ -39,19 +39,23 @@ def git(root: Path, *args: str) -> str:
                           cwd=root, check=True, capture_output=True, text=True).stdout
 
 
-@pytest.fixture
-def ws(tmp_path: Path) -> Path:
-    """A git repository with a committed secret in .env and a nested repository."""
-    root = tmp_path / "ws"
+def secret_repo(root: Path, files: dict[str, str]) -> Path:
+    """A git repository with ``files`` and a secret in .env committed, and a nested
+    repository."""
     root.mkdir()
-    (root / "a.txt").write_text("alpha\n")
-    (root / ".env").write_text(f"API_KEY={SECRET}\n")
+    for name, text in {**files, ".env": f"API_KEY={SECRET}\n"}.items():
+        (root / name).write_text(text)
     git(root, "init", "-q")
     git(root, "add", "-A")
     git(root, "commit", "-qm", "init")
     (root / "nested").mkdir()
     git(root / "nested", "init", "-q")
     return root
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Path:
+    return secret_repo(tmp_path / "ws", {"a.txt": "alpha\n"})
 
 
 @pytest.fixture

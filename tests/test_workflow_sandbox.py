@@ -17,7 +17,7 @@ from langgraph.types import Command
 from graph.workflow import build_workflow
 from tests.cli_util import write_user_config
 from tests.graph_fakes import call
-from tests.test_sandbox import SECRET, digest, git, outside
+from tests.test_sandbox import SECRET, digest, outside, secret_repo
 from tests.test_workflow import ctx, model, run
 
 __all__ = ["outside"]  # the fixture, shared with test_sandbox
@@ -78,16 +78,8 @@ def scripted(outside: Path, marker: str) -> Any:
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    root = tmp_path / "repo"
-    root.mkdir()
-    (root / ".env").write_text(f"API_KEY={SECRET}\n")
-    (root / "pytest.ini").write_text("[pytest]\naddopts = -p no:cacheprovider -s\n")
-    git(root, "init", "-q")
-    git(root, "add", "-A")
-    git(root, "commit", "-qm", "init")
-    (root / "nested").mkdir()
-    git(root / "nested", "init", "-q")
-    return root
+    return secret_repo(tmp_path / "repo",
+                       {"pytest.ini": "[pytest]\naddopts = -p no:cacheprovider -s\n"})
 
 
 def configure(sandbox: str) -> None:
