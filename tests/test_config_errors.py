@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import types
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
-from localagent.config import ConfigError, load
+from localagent.config import ConfigError, Settings, load
 
 # (YAML in the user file, the exact first problem; {file} is the file's path)
 INVALID_FILES = [
@@ -71,6 +74,12 @@ INVALID_FILES = [
      "input (got 'maybe')"),
     ("providers:\n  openai:\n    api_key: [not, a, string]\n",
      "{file}: providers.openai.api_key: Input should be a valid string"),
+    ("workflow:\n  max_iterations: 1\n  # later...\n  max_iterations: 2\n",
+     "{file}:4:3: max_iterations: duplicate key (first set on line 2); keep one"),
+    ("system: {default_provider: local}\nsystem: {}\n",
+     "{file}:2:1: system: duplicate key (first set on line 1); keep one"),
+    ("providers:\n  ollama:\n    base_url: 12\n",
+     "{file}: providers.ollama.base_url: Input should be a valid string (got 12)"),
 ]
 
 
@@ -145,3 +154,75 @@ def test_missing_config_flag_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load(config_file=tmp_path / "nope.yaml")
     assert str(caught.value) == f"{tmp_path / 'nope.yaml'}: no such config file"
+
+
+BOMB = "".join(f"{name}: &{name} [{', '.join([f'*{prev}'] * 9) if prev else 'lol'}]\n"
+               for prev, name in zip([None, *"abcdefgh"], "abcdefghi", strict=True))
+
+
+def test_an_alias_bomb_in_the_project_file_is_refused_at_once(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    file = tmp_path / ".localagent" / "config.yaml"
+    file.parent.mkdir()
+    file.write_text(BOMB)  # 9**9 values once expanded; read on every command from here
+    script = Path(sys.executable).parent / "localagent"
+    result = subprocess.run([str(script), "config", "show"], capture_output=True, text=True,
+                            timeout=60, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (f"error: {file}: its anchors and aliases expand to more "
+                                     "than 10000 values; write the values out or use fewer "
+                                     "aliases")
+
+
+def test_anchors_and_merge_keys_within_bounds_still_work(tmp_path: Path) -> None:
+    file = tmp_path / "config" / "config.yaml"
+    file.parent.mkdir()
+    file.write_text("providers:\n  ollama: &base {timeout: 5}\n"
+                    "  openai:\n    <<: *base\n    timeout: 7\n"
+                    "chains:\n  fast: &two [ollama, openai]\n  slow: *two\n")
+    settings = load().settings
+    assert settings.providers["openai"].timeout == 7
+    assert settings.chains["slow"] == ["ollama", "openai"]
+
+
+def string_keys(model: Any, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every configuration key that holds text (a provider's under ``openai``)."""
+    import typing
+
+    from pydantic import BaseModel, SecretStr
+
+    keys: list[tuple[str, ...]] = []
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        target = args[0] if typing.get_origin(annotation) in (typing.Union, types.UnionType) \
+            and len(args) == 1 else annotation
+        if target in (str, SecretStr) or typing.get_origin(target) is typing.Literal:
+            keys.append((*prefix, name))
+        elif typing.get_origin(target) is list and typing.get_args(target)[0] is str:
+            keys.append((*prefix, name, "[]"))
+        elif typing.get_origin(target) is dict:
+            value = typing.get_args(target)[1]
+            if isinstance(value, type) and issubclass(value, BaseModel):
+                keys += string_keys(value, (*prefix, name, "openai"))
+        elif isinstance(target, type) and issubclass(target, BaseModel):
+            keys += string_keys(target, (*prefix, name))
+    return keys
+
+
+@pytest.mark.parametrize("key", string_keys(Settings), ids=".".join)
+def test_a_number_where_text_belongs_is_an_error(key: tuple[str, ...], tmp_path: Path) -> None:
+    value: Any = 12
+    if key[-1] == "[]":
+        key, value = key[:-1], [12]
+    data: Any = value
+    for part in reversed(key):
+        data = {part: data}
+    file = tmp_path / "config" / "config.yaml"
+    file.parent.mkdir()
+    file.write_text(yaml.safe_dump(data))
+    with pytest.raises(ConfigError) as caught:
+        load()
+    assert caught.value.where == str(file) and caught.value.key.startswith(".".join(key))

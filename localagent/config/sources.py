@@ -98,7 +98,7 @@ def interpolate(value: Any, where: str, key: Key = ()) -> Any:
 
 def yaml_layer(path: Path, name: str) -> Layer:
     """A YAML config file, interpolated; errors name the file (and line, for syntax)."""
-    import yaml
+    from localagent.config.yamlfile import load_yaml
 
     try:
         text = path.read_text(encoding="utf-8")
@@ -106,13 +106,7 @@ def yaml_layer(path: Path, name: str) -> Layer:
         raise ConfigError(str(path), "", f"cannot read: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(str(path), "", f"not UTF-8 text: {exc.reason}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(where, "", f"invalid YAML: {problem}") from None
+    data = load_yaml(text, path)
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -276,8 +270,6 @@ def _all_keys(data: dict[str, Any], key: Key = ()) -> list[Key]:
         if isinstance(value, dict):
             keys.extend(_all_keys(value, here))
     return keys
-
-
 
 
 def _leaf_keys(data: dict[str, Any]) -> list[Key]:
