@@ -1,16 +1,18 @@
 """``LocalChatModel``: a LangChain chat model over llama-cpp-python, in-process.
 
 The GGUF is loaded lazily, once per process and settings, and one generation runs at a time
-per loaded model (a lock); async calls run in a worker thread so the event loop stays free.
+per loaded model (a lock); async calls run in a worker thread so the event loop stays free,
+and a cancelled async call stops its generation at the next token (Ctrl-C is prompt).
 Tool calls and ``with_structured_output`` go through a JSON-schema grammar, so even a tiny
 model returns JSON that parses.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,11 +27,31 @@ from pydantic import Field
 from providers.local_prompt import answer_schema, chat_messages, instructions, parse_answer
 
 
+class GenerationStopped(Exception):
+    """The async call that asked for this generation was cancelled."""
+
+
 @dataclass
 class Loaded:
     llama: Any
     lock: threading.Lock
     repack: bool
+    stop: threading.Event | None = None  # set: the generation under way ends at its next step
+
+
+def _stoppable(loaded: Loaded) -> None:
+    """Check ``loaded.stop`` before every llama.cpp decode step (each prompt batch, each
+    generated token): a set event ends the generation there, with GenerationStopped."""
+    context = loaded.llama._ctx
+    decode = context.decode
+
+    def checked(batch: Any) -> Any:
+        stop = loaded.stop
+        if stop is not None and stop.is_set():
+            raise GenerationStopped("generation stopped: its call was cancelled")
+        return decode(batch)
+
+    context.decode = checked
 
 
 _loaded: dict[tuple[Any, ...], Loaded] = {}
@@ -75,6 +97,7 @@ def load(path: str, n_ctx: int, n_threads: int | None, n_gpu_layers: int,
             if arch.startswith("gemma"):
                 llama.chat_format = "gemma"
         _loaded[key] = Loaded(llama, threading.Lock(), use_repack)
+        _stoppable(_loaded[key])
         return _loaded[key]
 
 
@@ -135,9 +158,14 @@ class LocalChatModel(BaseChatModel):
     def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                   run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any
                   ) -> ChatResult:
+        return self._generate_until(messages, stop, None, kwargs)
+
+    def _generate_until(self, messages: list[BaseMessage], stop: list[str] | None,
+                        stopper: threading.Event | None, kwargs: dict[str, Any]
+                        ) -> ChatResult:
         request, tools = self._request(messages, stop, kwargs)
         model = self.loaded()
-        with model.lock:
+        with model.lock, _stopping(model, stopper):
             out = model.llama.create_chat_completion(**request)
         choice = out["choices"][0]
         message = parse_answer(choice["message"].get("content") or "", tools)
@@ -153,14 +181,44 @@ class LocalChatModel(BaseChatModel):
                          run_manager: Any = None, **kwargs: Any) -> ChatResult:
         import asyncio
 
-        return await asyncio.to_thread(self._generate, messages, stop, None, **kwargs)
+        stopper = threading.Event()
+        try:
+            return await asyncio.to_thread(self._generate_until, messages, stop, stopper,
+                                           kwargs)
+        finally:  # cancelled: the thread's generation ends at its next token
+            stopper.set()
 
     def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
                 run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any
                 ) -> Iterator[ChatGenerationChunk]:
+        return self._stream_until(messages, stop, None, run_manager, kwargs)
+
+    async def _astream(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                       run_manager: Any = None, **kwargs: Any
+                       ) -> AsyncIterator[ChatGenerationChunk]:
+        import asyncio
+
+        stopper = threading.Event()
+        chunks = self._stream_until(messages, stop, stopper, None, kwargs)
+        try:
+            while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
+                if run_manager:
+                    await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                yield chunk
+        finally:
+            stopper.set()
+            # a generation waiting between tokens lets go of the model's lock; one a worker
+            # is running (ValueError) stops at its next token
+            with contextlib.suppress(ValueError):
+                chunks.close()
+
+    def _stream_until(self, messages: list[BaseMessage], stop: list[str] | None,
+                      stopper: threading.Event | None,
+                      run_manager: CallbackManagerForLLMRun | None, kwargs: dict[str, Any]
+                      ) -> Generator[ChatGenerationChunk, None, None]:
         request, tools = self._request(messages, stop, kwargs)
         if tools:  # a tool call is one JSON object: it arrives whole
-            result = self._generate(messages, stop, run_manager, **kwargs)
+            result = self._generate_until(messages, stop, stopper, kwargs)
             message = result.generations[0].message
             yield ChatGenerationChunk(message=AIMessageChunk(
                 content=message.content, tool_call_chunks=[
@@ -170,7 +228,7 @@ class LocalChatModel(BaseChatModel):
             return
         model = self.loaded()
         produced = 0
-        with model.lock:
+        with model.lock, _stopping(model, stopper):
             prompt_tokens = _prompt_tokens(model.llama, request["messages"])
             for part in model.llama.create_chat_completion(stream=True, **request):
                 delta = part["choices"][0].get("delta") or {}
@@ -186,6 +244,19 @@ class LocalChatModel(BaseChatModel):
             "input_tokens": prompt_tokens, "output_tokens": produced,
             "total_tokens": prompt_tokens + produced},
             response_metadata={"model_name": self.model_name}))
+
+
+@contextlib.contextmanager
+def _stopping(model: Loaded, stopper: threading.Event | None) -> Iterator[None]:
+    """While the model's lock is held: this generation's stop event (None: it runs to the
+    end). A call cancelled while it waited for the lock does not start."""
+    if stopper is not None and stopper.is_set():
+        raise GenerationStopped("generation stopped before it started: its call was cancelled")
+    model.stop = stopper
+    try:
+        yield
+    finally:
+        model.stop = None
 
 
 def _prompt_tokens(llama: Any, messages: list[dict[str, str]]) -> int:

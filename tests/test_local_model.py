@@ -195,3 +195,42 @@ async def test_async_calls_take_turns_without_blocking_the_event_loop(
     assert most == 1          # one generation at a time per loaded model
     assert ticks > 10         # the loop kept running while both generated
     assert all(m.content for m in both.result())
+
+
+class Story(BaseModel):
+    """A story."""
+
+    text: str = Field(min_length=1000, description="the story")
+
+
+async def test_a_cancelled_call_stops_generating_at_the_next_token(gguf: str) -> None:
+    """Ctrl-C cancels the call; its worker thread must not go on for hundreds of tokens
+    (that held the CLI's exit, and the model's lock, until the answer was complete)."""
+    import asyncio
+
+    local = LocalChatModel(model_path=gguf, n_ctx=4096, max_tokens=400, temperature=0)
+    loaded = local.loaded()
+    steps = 0
+    checked = loaded.llama._ctx.decode
+
+    def counting(batch: object) -> object:
+        nonlocal steps
+        steps += 1
+        return checked(batch)
+
+    loaded.llama._ctx.decode = counting
+    try:
+        call = asyncio.ensure_future(
+            local.with_structured_output(Story).ainvoke("Tell a long story about a cat."))
+        while steps < 20:  # the grammar holds it to 1000 characters: far from done
+            assert not call.done()
+            await asyncio.sleep(0.01)
+        call.cancel()
+        at_cancel = steps
+        await asyncio.to_thread(loaded.lock.acquire)  # the worker has let go of the model
+        loaded.lock.release()
+    finally:
+        loaded.llama._ctx.decode = checked
+    assert steps - at_cancel <= 2
+    again = await local.ainvoke("Say hi.")  # the model is fine afterwards
+    assert isinstance(again.content, str)
