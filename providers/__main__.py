@@ -16,6 +16,31 @@ def _emit(data: Any) -> None:
     print(json.dumps(data, indent=2, default=str))
 
 
+def _models(name: str) -> int:
+    """The provider's models as JSON; one line on stderr when it cannot say (not running,
+    unknown, no key)."""
+    from providers.errors import classify
+    from providers.registry import get_plugin
+    from providers.settings import ProvidersConfig
+
+    try:
+        plugin = get_plugin(name)
+        if plugin.list_models is None:
+            print(f"error: {name} cannot list its models", file=sys.stderr)
+            return 1
+        models = plugin.list_models(ProvidersConfig().for_provider(name), 10.0)
+    except Exception as exc:  # a connection refused is an answer, not a crash
+        from providers.errors import ErrorKind
+
+        error = classify(exc, provider=name)
+        hint = f" (is {name} running?)" if error.kind in (ErrorKind.UNREACHABLE,
+                                                         ErrorKind.TIMEOUT) else ""
+        print(f"error: {error}{hint}", file=sys.stderr)
+        return 4
+    _emit(models)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m providers", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -31,17 +56,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from providers.errors import ProviderError
     from providers.factory import get_chat_model
-    from providers.registry import get_plugin
-    from providers.settings import ProvidersConfig
 
     try:
         if args.command == "models":
-            plugin = get_plugin(args.name)
-            if plugin.list_models is None:
-                print(f"{args.name} cannot list its models", file=sys.stderr)
-                return 1
-            _emit(plugin.list_models(ProvidersConfig().for_provider(args.name), 10.0))
-            return 0
+            return _models(args.name)
         model = get_chat_model(args.provider)
         if args.command == "health":
             report = model.health()

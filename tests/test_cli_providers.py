@@ -144,3 +144,17 @@ def test_models_of_one_provider_and_of_the_chain(tmp_path: Path, httpserver: HTT
     code, out, _ = run("--format", "yaml", "providers", "models", "nope")
     assert code == 1
     assert "unknown provider 'nope'" in yaml.safe_load(out)[0]["error"]
+
+
+def test_python_m_providers_models_says_in_one_line_that_ollama_is_down(
+        refused_url: str) -> None:
+    import os
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "providers", "models", "ollama"],
+                            env={**os.environ, "OLLAMA_HOST": refused_url},
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 4 and result.stdout == ""
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("error: [ollama] ") and line.endswith("(is ollama running?)")
