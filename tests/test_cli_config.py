@@ -48,7 +48,9 @@ def test_init_non_interactive_writes_a_valid_file(tmp_path: Path) -> None:
 def test_init_project_file_and_bad_provider(tmp_path: Path) -> None:
     code, _, err = run("init", "--non-interactive", "--project", "--provider", "olama")
     assert code == 2
-    assert "unknown provider 'olama' (did you mean 'ollama'?)" in err
+    assert err.strip() == (f"error: {tmp_path / '.localagent' / 'config.yaml'}: system."
+                           "default_provider: unknown provider 'olama' (did you mean "
+                           "'ollama'?)")  # the user's file, not a scratch copy
     assert not (tmp_path / ".localagent").exists()
     code, _, _ = run("init", "--non-interactive", "--project", "--auto-approve")
     assert code == 0
@@ -158,7 +160,7 @@ def test_keys_commands(tmp_path: Path) -> None:
     assert run("keys", "get", "gemini", "--show")[1].strip() == "AIza-cli-key-0000000000000"
     assert run("keys", "delete", "gemini", "--yes")[0] == 0
     code, _, err = run("keys", "get", "gemini")
-    assert code == 1 and "no stored key named 'gemini'" in err
+    assert code == 2 and "no stored key named 'gemini'" in err
     code, _, err = run("keys", "set", "Bad Name", "--value", "whatever-123456")
     assert code == 2 and "invalid key name 'Bad Name'" in err
 

@@ -223,8 +223,7 @@ def test_config_export_and_show_never_print_keys(where, key, word, tmp_path, mon
 
 
 @pytest.mark.parametrize("debug", [False, True])
-def test_cli_errors_are_scrubbed(debug, word, tmp_path, capsys, monkeypatch) -> None:
-    monkeypatch.setattr("localagent.cli.app._debug", False)  # main() sets it: put it back
+def test_cli_errors_are_scrubbed(debug, word, tmp_path, capsys) -> None:
     # the config registers the key when it loads; then the user pastes the key as a name
     project = tmp_path / ".localagent" / "config.yaml"
     project.parent.mkdir()

@@ -23,16 +23,38 @@ from localagent.cli import (
     providers_cmd,
     workflow_cmd,
 )
+from localagent.cli.options import (
+    apply,
+    polish_help,
+    polish_param,
+    setup_logging,
+    spread_globals,
+)
 from localagent.cli.state import AppState
+
+HELP_NAMES = ["-h", "--help"]
 
 
 class GuardedGroup(TyperGroup):
     """Runs a command and turns the errors users meet into one line and an exit code;
-    ``--debug`` adds the (scrubbed) traceback."""
+    --debug adds the (scrubbed) traceback. Global options work after the subcommand too."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        spread_globals(self)
+        polish_help(self, HELP_NAMES)
+
+    def get_params(self, ctx: typer.Context) -> list[Any]:  # type: ignore[override]
+        params = super().get_params(ctx)
+        for param in params:  # --install-completion and the like arrive after __init__
+            polish_param(param)
+        return params
 
     def resolve_command(self, ctx: typer.Context, args: list[str]) -> Any:  # type: ignore[override]
-        """``localagent "fix the tests"`` is ``localagent workflow run "fix the tests"``."""
-        if args and args[0] not in self.commands and not args[0].startswith("-"):
+        """``localagent "fix the tests"`` is ``localagent workflow run "fix the tests"``
+        (and ``localagent - < task.md`` reads the request from stdin)."""
+        if args and args[0] not in self.commands and (
+                args[0] == "-" or not args[0].startswith("-")):
             return "workflow", self.commands["workflow"], ["run", *args]
         return super().resolve_command(ctx, args)
 
@@ -43,15 +65,21 @@ class GuardedGroup(TyperGroup):
             if isinstance(exc, typer.Exit | typer.Abort) or type(exc).__module__.startswith(
                     "typer."):  # usage errors and exits: the CLI library reports them
                 raise
+            if isinstance(exc, BrokenPipeError):  # `localagent ... | head`: not an error
+                import os
+
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                raise typer.Exit(0) from None
             from localagent.redact import format_exception, scrub, scrub_exception
 
             scrub_exception(exc)
-            if _debug:
+            debug = isinstance(ctx.obj, AppState) and ctx.obj.debug
+            if debug:
                 typer.echo(format_exception(exc), err=True)
             code = _exit_code(exc)
             prefix = "error" if code is not None else f"unexpected error ({type(exc).__name__})"
             typer.echo(f"{prefix}: {scrub(str(exc))}", err=True)
-            if code is None and not _debug:
+            if code is None and not debug:
                 typer.echo("run again with --debug for the traceback", err=True)
             raise typer.Exit(code if code is not None else 1) from None
 
@@ -60,7 +88,7 @@ app = typer.Typer(name="localagent", no_args_is_help=True, pretty_exceptions_ena
                   cls=GuardedGroup,
                   help="Local-first agent workflow runner. Start with: localagent \"fix the "
                   "failing test\" (runs the workflow on the working directory).",
-                  context_settings={"help_option_names": ["-h", "--help"]})
+                  context_settings={"help_option_names": HELP_NAMES})
 app.add_typer(workflow_cmd.app, name="workflow")
 app.command("chat")(chat_cmd.chat)
 app.add_typer(providers_cmd.app, name="providers")
@@ -73,8 +101,6 @@ app.add_typer(config_cmd.app, name="config")
 app.add_typer(keys_cmd.app, name="keys")
 app.command("init")(init_cmd.init)
 
-FORMATS = ("rich", "json", "yaml")
-_debug = False
 
 
 def _version(value: bool) -> None:
@@ -91,36 +117,26 @@ def root(ctx: typer.Context,
                                           help="run as if started in this directory"),
          provider: str = typer.Option(None, "--provider", help="provider spec, chain or "
                                       "chain name for this run (system.default_provider)"),
-         fmt: str = typer.Option("rich", "--format", help="rich | json | yaml"),
-         log_level: str = typer.Option(None, "--log-level", help="DEBUG | INFO | WARNING"),
+         fmt: str = typer.Option("rich", "--format", help="output: rich | json | yaml"),
+         log_level: str = typer.Option(None, "--log-level",
+                                       help="DEBUG | INFO | WARNING | ERROR"),
          debug: bool = typer.Option(False, "--debug", help="show tracebacks"),
          quiet: bool = typer.Option(False, "--quiet", "-q", help="only data on stdout"),
          version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                       help="print the version"),
          ) -> None:
-    global _debug
-    _debug = debug
-    if fmt not in FORMATS:
-        raise typer.BadParameter(f"must be one of {', '.join(FORMATS)}", param_hint="--format")
-    if working_dir is not None and not working_dir.is_dir():
-        raise typer.BadParameter(f"{working_dir} is not a directory",
-                                 param_hint="--working-dir")
-    flags: dict[str, Any] = {"logging": {"level": log_level}} if log_level else {}
-    if provider:
-        flags["system"] = {"default_provider": provider}
-    ctx.obj = AppState(config_file=config, working_dir=working_dir, format=fmt,
-                       log_level=log_level, debug=debug, quiet=quiet, flags=flags)
-    _setup_logging(log_level)
+    from typer._click.core import ParameterSource
 
-
-def _setup_logging(level: str | None) -> None:
-    import logging
-
-    from localagent.redact import install_log_redaction
-
-    install_log_redaction()
-    logging.basicConfig(level=(level or "WARNING").upper(), stream=sys.stderr,
-                        format="%(levelname)s %(name)s: %(message)s")
+    app_state = AppState()
+    ctx.obj = app_state
+    given = {"fmt": fmt, "config": config, "working_dir": working_dir, "provider": provider,
+             "log_level": log_level, "debug": debug, "quiet": quiet}
+    for name, value in given.items():
+        if value is not None and value is not False:
+            apply(app_state, name, value)
+    app_state.format_given = ctx.get_parameter_source("fmt") is ParameterSource.COMMANDLINE
+    if log_level is None:
+        setup_logging(None)
 
 
 def _exit_code(exc: BaseException) -> int | None:
@@ -131,7 +147,9 @@ def _exit_code(exc: BaseException) -> int | None:
 
     if isinstance(exc, ConfigError | KeyStoreError | PolicyDenied):
         return 2
-    if type(exc).__name__ == "AllProvidersFailed":
+    from providers.errors import AllProvidersFailed  # DeadlineExceeded is one too
+
+    if isinstance(exc, AllProvidersFailed):
         return 4
     return None
 

@@ -54,7 +54,7 @@ def _open(settings: Settings) -> ResponseCache:
 
 
 @app.command("stats")
-def stats(ctx: typer.Context, fmt: str = typer.Option(None, "--format")) -> None:
+def stats(ctx: typer.Context) -> None:
     """Entries, size on disk, directory, and the age of the oldest and newest entries."""
     settings = state(ctx).load().settings
     directory, policy = cache_directory(settings), settings.caching
@@ -70,7 +70,7 @@ def stats(ctx: typer.Context, fmt: str = typer.Option(None, "--format")) -> None
     for end in ("oldest", "newest"):
         stamp = data.pop(end)
         data[f"{end}_age_seconds"] = round(now - stamp, 1) if stamp is not None else None
-    fmt = fmt or state(ctx).format
+    fmt = state(ctx).format
     if fmt != "rich":
         emit(data, fmt)
         return

@@ -281,8 +281,6 @@ def _repl(runner: asyncio.Runner, session: ChatSession, read: ReadLine, cwd: Pat
 
 
 def chat(ctx: typer.Context,
-         provider: str = typer.Option(None, "--provider", help="provider spec, chain or "
-                                      "chain name for this chat (default: the configured one)"),
          thread: str = typer.Option(None, "--thread", help="come back to this thread "
                                     "(a new one with this id if it does not exist)"),
          resume: bool = typer.Option(False, "--continue", "-c",
@@ -299,6 +297,7 @@ def chat(ctx: typer.Context,
     if thread and resume:
         fail("--thread and --continue do not go together: pick one")
     st = state(ctx)
+    provider = st.provider  # --provider: this chat's provider (default: the configured one)
     settings = st.load().settings
     try:
         check_spec(provider or settings.system.default_provider, settings)

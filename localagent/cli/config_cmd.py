@@ -50,10 +50,10 @@ def _defaults(data: dict[str, Any]) -> dict[str, Any]:
 @app.command("show")
 def show(ctx: typer.Context,
          sources: bool = typer.Option(False, "--sources", help="say where each value came from"),
-         fmt: str = typer.Option(None, "--format", help="rich | json | yaml")) -> None:
+         ) -> None:
     """The effective configuration (secrets left out)."""
     loaded = state(ctx).load()
-    fmt = fmt or state(ctx).format
+    fmt = state(ctx).format
     data = loaded.settings.public_dump()
     if not sources:
         emit(data, fmt)
@@ -92,7 +92,7 @@ def validate(ctx: typer.Context, files: list[Path] = typer.Argument(
 
 
 @app.command("path")
-def path(ctx: typer.Context, fmt: str = typer.Option(None, "--format")) -> None:
+def path(ctx: typer.Context) -> None:
     """Where the configuration and LocalAgent's other files are."""
     from localagent import paths
 
@@ -113,15 +113,23 @@ def path(ctx: typer.Context, fmt: str = typer.Option(None, "--format")) -> None:
     if st.config_file:
         rows.insert(2, {"what": "--config file", "path": str(st.config_file),
                         "exists": st.config_file.is_file()})
-    table(rows, ["what", "path", "exists"], fmt or st.format)
+    if st.format != "rich":
+        table(rows, ["what", "path", "exists"], st.format)
+        return
+    width = max(len(str(row["what"])) for row in rows)
+    for row in rows:  # paths to copy, not a table of booleans
+        note = "" if row["exists"] else "  (not created yet)"
+        typer.echo(f"{row['what']:<{width}}  {row['path']}{note}")
 
 
 @app.command("export")
 def export(ctx: typer.Context,
            output: Path = typer.Option(None, "--output", "-o", help="file (default: stdout)"),
            everything: bool = typer.Option(False, "--all", help="include default values"),
-           fmt: str = typer.Option("yaml", "--format", help="yaml | json")) -> None:
-    """The configuration as a file to share: secrets are never included."""
+           ) -> None:
+    """The configuration as a file to share (YAML; JSON with --format json): secrets are
+    never included."""
+    fmt = state(ctx).format
     data = state(ctx).load().settings.public_dump()
     if not everything:
         data = _non_default(data, _defaults(data))
@@ -140,17 +148,18 @@ def import_(ctx: typer.Context, source: Path = typer.Argument(..., help="YAML fi
             project: bool = typer.Option(False, "--project", help="into .localagent/config.yaml"),
             ) -> None:
     """Validate a file and make it the user (or project) config; the old one is backed up.
-    API keys in the file are not imported: use ``localagent keys set``."""
+    API keys in the file are not imported: use 'localagent keys set'."""
     import yaml
 
     from localagent import paths
     from localagent.atomic import atomic_write
     from localagent.config.loader import load
+    from localagent.config.yamlfile import load_yaml
 
     if not source.is_file():
         fail(f"{source}: no such file")
     load(config_file=source, user_file=False, project_file=False)  # validates, or exits 2
-    data = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+    data = load_yaml(source.read_text(encoding="utf-8"), source) or {}
     dropped = [name for name, settings in (data.get("providers") or {}).items()
                if isinstance(settings, dict) and settings.pop("api_key", None) is not None]
     st = state(ctx)

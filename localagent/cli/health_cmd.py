@@ -261,7 +261,7 @@ def _print(checks: list[Check]) -> None:
 def health(ctx: typer.Context,
            timeout: float = typer.Option(5.0, "--timeout", min=0.1,
                                          help="seconds per provider probe"),
-           fmt: str = typer.Option(None, "--format")) -> None:
+           ) -> None:
     """Check configuration, key store, providers, checkpoints, cache, sandbox, disk space.
 
     One line per check (ok, warn or fail, with a fix for the last two); exit 1 if any fails.
@@ -273,7 +273,7 @@ def health(ctx: typer.Context,
               *check_providers(ctx, settings, timeout), check_checkpoints(settings),
               check_cache(settings), check_embedded(chain_of(settings), settings),
               check_sandbox(settings), check_disk()]
-    fmt = fmt or state(ctx).format
+    fmt = state(ctx).format
     if fmt == "rich":
         _print(checks)
     else:

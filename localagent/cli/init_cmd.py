@@ -57,18 +57,21 @@ def _ask(ctx: typer.Context, provider: str | None, auto_approve: bool | None,
 
 def init(ctx: typer.Context,
          project: bool = typer.Option(False, "--project",
-                                      help="write .localagent/config.yaml here instead"),
+                                      help="write this project's config file instead of "
+                                      "the user's"),
          non_interactive: bool = typer.Option(False, "--non-interactive",
                                               help="never ask; take flags and defaults"),
-         provider: str = typer.Option(None, "--provider", help="default provider chain"),
-         auto_approve: bool = typer.Option(None, "--auto-approve/--no-auto-approve"),
-         parallel: int = typer.Option(None, "--max-parallel", min=1, max=64),
+         auto_approve: bool = typer.Option(None, "--auto-approve/--no-auto-approve",
+                                           help="apply changes without asking"),
+         parallel: int = typer.Option(None, "--max-parallel", min=1, max=64, metavar="N",
+                                      help="agents to run in parallel"),
          force: bool = typer.Option(False, "--force", help="replace an existing file")) -> None:
-    """Create a starter configuration file."""
+    """Create a starter configuration file (--provider: the default provider chain)."""
     from localagent import paths
     from localagent.atomic import atomic_write
 
     st = state(ctx)
+    provider = st.provider
     target = (st.cwd / paths.PROJECT_DIR / paths.CONFIG_FILE) if project \
         else paths.user_config_file()
     if target.exists() and not force:
@@ -109,12 +112,21 @@ def _yaml(data: dict[str, Any]) -> str:
 
 
 def _validate(text: str, target: Path) -> None:
-    """Refuse to write a file that would not load (a bad --provider, say)."""
+    """Refuse to write a file that would not load (a bad --provider, say); the error names
+    the file it would have been, not the scratch copy checked."""
     import tempfile
 
+    from localagent.config.errors import ConfigError
     from localagent.config.loader import load
 
     with tempfile.TemporaryDirectory() as tmp:
         candidate = Path(tmp) / target.name
         candidate.write_text(text)
-        load(config_file=candidate, user_file=False, project_file=False)
+        try:
+            load(config_file=candidate, user_file=False, project_file=False)
+        except ConfigError as exc:
+            def named(text: str) -> str:
+                return text.replace(str(candidate), str(target))
+
+            raise ConfigError(named(exc.where), exc.key, named(exc.reason),
+                              [named(problem) for problem in exc.problems]) from None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 
@@ -39,11 +39,17 @@ def _read_secret(name: str, value: str | None, *, confirm: bool = True) -> str:
     return value.strip()
 
 
+def _no_such_key(ctx: typer.Context, name: str) -> NoReturn:
+    names = [key.name for key in _manager(ctx).list()]
+    stored = f"stored: {', '.join(names)}" if names else "no keys are stored yet"
+    fail(f"no stored key named {name!r} ({stored}; add one with 'localagent keys set NAME')")
+
+
 @app.command("set")
 def set_(ctx: typer.Context, name: str = typer.Argument(..., help="provider, e.g. openai"),
          value: str = typer.Option(None, "--value", help="the key ('-' reads stdin); "
                                    "default: hidden prompt, or stdin when piped")) -> None:
-    """Store a key (hidden prompt, ``--value``, or stdin for scripts)."""
+    """Store a key (hidden prompt, --value, or stdin for scripts)."""
     manager = _manager(ctx)
     secret = _read_secret(name, value)
     store = manager.set(name, secret)
@@ -52,34 +58,34 @@ def set_(ctx: typer.Context, name: str = typer.Argument(..., help="provider, e.g
 
 
 @app.command("get")
-def get(ctx: typer.Context, name: str,
+def get(ctx: typer.Context, name: str = typer.Argument(..., help="the key's name"),
         show: bool = typer.Option(False, "--show", help="print the whole key")) -> None:
-    """Print a key, masked unless ``--show``."""
+    """Print a key, masked unless --show."""
     from localagent.keys.manager import mask
 
     manager = _manager(ctx)
     secret = manager.get(name, purpose="show" if show else "read")
     if secret is None:
-        fail(f"no stored key named {name!r}", 1)
+        _no_such_key(ctx, name)
     typer.echo(secret if show else mask(secret))
 
 
 @app.command("list")
-def list_(ctx: typer.Context, fmt: str = typer.Option(None, "--format")) -> None:
+def list_(ctx: typer.Context) -> None:
     """Stored keys, masked, with the store each is in."""
     manager = _manager(ctx)
     rows = [{"name": k.name, "store": k.store, "key": k.masked} for k in manager.list()]
-    table(rows, ["name", "store", "key"], fmt or state(ctx).format, title="stored keys")
+    table(rows, ["name", "store", "key"], state(ctx).format, title="stored keys")
 
 
 @app.command("delete")
-def delete(ctx: typer.Context, name: str,
+def delete(ctx: typer.Context, name: str = typer.Argument(..., help="the key's name"),
            yes: bool = typer.Option(False, "--yes", "-y", help="do not ask")) -> None:
     """Remove a key from every store."""
     if not yes and is_interactive() and not typer.confirm(f"delete the key {name!r}?"):
         raise typer.Exit(1)
     if not _manager(ctx).delete(name):
-        fail(f"no stored key named {name!r}", 1)
+        _no_such_key(ctx, name)
     info(ctx, f"deleted key {name!r}")
 
 
@@ -90,7 +96,7 @@ def rotate(ctx: typer.Context,
            master: bool = typer.Option(False, "--master",
                                        help="re-encrypt the key file under a new master key"),
            ) -> None:
-    """Replace a key with a new one, or (``--master``) the encrypted file's master key."""
+    """Replace a key with a new one, or (--master) the encrypted file's master key."""
     manager = _manager(ctx)
     if master:
         from localagent.keys.choose import file_store

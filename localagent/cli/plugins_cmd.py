@@ -13,7 +13,7 @@ app = typer.Typer(help="Provider plugins: built-in and installed.", no_args_is_h
 
 
 @app.command("list")
-def list_(ctx: typer.Context, fmt: str = typer.Option(None, "--format")) -> None:
+def list_(ctx: typer.Context) -> None:
     """Built-in providers and installed plugins; no plugin code is imported."""
     from importlib.metadata import entry_points
 
@@ -33,7 +33,7 @@ def list_(ctx: typer.Context, fmt: str = typer.Option(None, "--format")) -> None
                      "distribution": dist.name if dist is not None else "",
                      "version": dist.version if dist is not None else "",
                      "disabled": ep.name in disabled})
-    fmt = fmt or state(ctx).format
+    fmt = state(ctx).format
     if fmt == "rich":
         rows = [{**row, "disabled": "yes" if row["disabled"] else ""} for row in rows]
     table(rows, ["name", "source", "value", "distribution", "version", "disabled"], fmt,

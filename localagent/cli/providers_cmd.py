@@ -136,7 +136,7 @@ def _yes_no(value: Any) -> str:
 
 
 @app.command("list")
-def list_(ctx: typer.Context, fmt: str = typer.Option(None, "--format")) -> None:
+def list_(ctx: typer.Context) -> None:
     """Every known provider: configured?, in the default chain?, default model, breaker."""
     from localagent.keys.manager import KeyManager
     from providers.breaker import all_breakers
@@ -168,7 +168,7 @@ def list_(ctx: typer.Context, fmt: str = typer.Option(None, "--format")) -> None
                      "breaker": next((s for s in ("open", "half_open") if s in states),
                                      "closed"),
                      "description": description})
-    fmt = fmt or state(ctx).format
+    fmt = state(ctx).format
     if fmt == "rich":
         rows = [{**row, "configured": _yes_no(row["configured"]),
                  "chain": row["chain"] or "", "default_model": row["default_model"] or ""}
@@ -182,21 +182,19 @@ def list_(ctx: typer.Context, fmt: str = typer.Option(None, "--format")) -> None
 
 @app.command("health")
 def health(ctx: typer.Context,
-           provider: str = typer.Option(None, "--provider",
-                                        help="spec, chain or chain name (default: the "
-                                             "default chain)"),
            timeout: float = typer.Option(5.0, "--timeout", min=0.1, help="seconds per provider"),
-           fmt: str = typer.Option(None, "--format")) -> None:
-    """Reachability, auth, latency and models of each provider in the chain; exit 1 if none
-    is reachable. Spends no tokens."""
+           ) -> None:
+    """Reachability, auth, latency and models of each provider in the chain (--provider, else
+    the default chain); exit 1 if none is reachable. Spends no tokens."""
     st = state(ctx)
+    provider = st.provider
     settings = st.load().settings
     specs = chain_of(settings, provider)
     if not specs:
         fail(f"no provider in {provider or settings.system.default_provider!r}", 2)
     rows = probe_chain(filled_settings(settings).providers_config(), specs, timeout,
                        quiet_logs=st.log_level is None)
-    fmt = fmt or st.format
+    fmt = st.format
     if fmt == "rich":
         view = [{"provider": row["name"], "reachable": _yes_no(row["reachable"]),
                  "auth": _yes_no(row["auth_ok"]),
@@ -215,8 +213,9 @@ def health(ctx: typer.Context,
 def models(ctx: typer.Context,
            provider: str = typer.Argument(None, help="provider name (default: each provider "
                                                      "of the default chain)"),
-           timeout: float = typer.Option(10.0, "--timeout", min=0.1),
-           fmt: str = typer.Option(None, "--format")) -> None:
+           timeout: float = typer.Option(10.0, "--timeout", min=0.1,
+                                         help="seconds per provider"),
+           ) -> None:
     """The models a provider offers."""
     from providers.registry import parse_spec
 
@@ -229,7 +228,7 @@ def models(ctx: typer.Context,
     config = filled_settings(settings).providers_config()
     with provider_logs_quiet(st.log_level is None):
         results = [_models_of(name, config, timeout) for name in names]
-    fmt = fmt or st.format
+    fmt = st.format
     if fmt == "rich":
         rows = [{"provider": r["provider"], "model": model,
                  "default": "*" if model == r["default"] else ""}

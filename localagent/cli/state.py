@@ -22,6 +22,8 @@ class AppState:
     config_file: Path | None = None
     working_dir: Path | None = None
     format: str = "rich"
+    format_given: bool = False          # --format was typed (not the default)
+    provider: str | None = None         # --provider, as typed
     log_level: str | None = None
     debug: bool = False
     quiet: bool = False

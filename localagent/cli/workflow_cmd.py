@@ -163,12 +163,13 @@ def run(ctx: typer.Context,
         request: str = typer.Argument(..., help="what to do, in plain words"),
         workspace: Path = typer.Option(None, "--workspace", "-w",
                                        help="the codebase (default: the working directory)"),
-        provider: str = typer.Option(None, "--provider", help="provider spec or chain"),
         model: str = typer.Option(None, "--model", help="model for the provider"),
         yes: bool = typer.Option(False, "--yes", "-y", help="approve scope and changes"),
-        max_parallel: int = typer.Option(None, "--max-parallel", min=1, max=64),
-        max_iterations: int = typer.Option(None, "--max-iterations", min=0, max=10),
-        max_steps: int = typer.Option(None, "--max-steps", min=1, max=100,
+        max_parallel: int = typer.Option(None, "--max-parallel", min=1, max=64, metavar="N",
+                                         help="agents working at a time"),
+        max_iterations: int = typer.Option(None, "--max-iterations", min=0, max=10,
+                                           metavar="N", help="validate -> research loops"),
+        max_steps: int = typer.Option(None, "--max-steps", min=1, max=100, metavar="N",
                                       help="tool calls per agent branch"),
         phases: str = typer.Option(None, "--phases", help="e.g. 0,1,2,4 (default: all)"),
         thread: str = typer.Option(None, "--thread", help="thread id (default: new)"),
@@ -181,7 +182,7 @@ def run(ctx: typer.Context,
     if not root.is_dir():
         fail(f"--workspace: {root} is not a directory")
     settings = _settings(ctx)
-    context = _context(settings, spec=_spec(settings, provider, model), yes=yes,
+    context = _context(settings, spec=_spec(settings, state(ctx).provider, model), yes=yes,
                        max_parallel=max_parallel, max_iterations=max_iterations,
                        phases=_phases(phases), max_steps=max_steps)
     import uuid
