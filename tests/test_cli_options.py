@@ -91,11 +91,24 @@ def test_debug_after_the_subcommand_shows_the_traceback(tmp_path: Path) -> None:
     (["--format", "xml", "config", "path"], "'xml' is not a format"),
     (["keys", "get", "nosuch"], "no stored key named 'nosuch'"),
     (["keys", "delete", "nosuch", "--yes"], "no stored key named 'nosuch'"),
+    (["workflow", "run", "fix", "--stream", "--format", "yaml"], "--stream prints JSON lines"),
     (["config", "show", "-C", "/no/such/dir"], "/no/such/dir is not a directory"),
 ])
 def test_bad_option_values_exit_2_naming_the_problem(args: list[str], message: str) -> None:
     code, _, err = run(*args)
     assert code == 2 and message in err, err
+
+
+def test_stream_alone_prints_json_lines(tmp_path: Path, httpserver: Any) -> None:
+    from tests.graph_fakes import scripted_provider
+    from tests.test_workflow import model
+
+    scripted_provider(httpserver, model())
+    (tmp_path / "calc.py").write_text("x = 1\n")
+    code, out, err = run("workflow", "run", "look", "--stream", "--yes", "--phases", "0")
+    assert code == 0, err
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert lines[0]["event"] == "phase_started" and lines[-1]["status"] == "done"
 
 
 def help_text(path: list[str]) -> str:

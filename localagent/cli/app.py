@@ -156,8 +156,16 @@ def _exit_code(exc: BaseException) -> int | None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point (the ``localagent`` script)."""
+    code: Any = 0
     try:
         app(args=argv, prog_name="localagent")
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
-        sys.exit(130)
+        code = 130
+    except SystemExit as exc:
+        code = exc.code
+    if code == 130:  # stopped: a worker thread still busy must not hold the exit up
+        from localagent.cli.stopping import leave
+
+        leave(130)
+    sys.exit(code)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from localagent.cli.state import fail, info, state
+from localagent.cli.threads import valid_thread_id
 
 if TYPE_CHECKING:
     import asyncio
@@ -281,8 +282,9 @@ def _repl(runner: asyncio.Runner, session: ChatSession, read: ReadLine, cwd: Pat
 
 
 def chat(ctx: typer.Context,
-         thread: str = typer.Option(None, "--thread", help="come back to this thread "
-                                    "(a new one with this id if it does not exist)"),
+         thread: str = typer.Option(None, "--thread", callback=valid_thread_id,
+                                    help="come back to this thread (a new one with this id "
+                                    "if it does not exist)"),
          resume: bool = typer.Option(False, "--continue", "-c",
                                      help="continue the most recent chat thread"),
          ) -> None:

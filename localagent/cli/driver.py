@@ -1,18 +1,16 @@
-"""Driving a workflow thread from the terminal: stream it, feed the view, answer interrupts
-(or stop and say how to resume), and sum up the outcome."""
+"""Driving a workflow thread: stream it to the view until it ends or waits for a human,
+and sum up the outcome."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from localagent.cli.progress_view import View
 
-Ask = Callable[[dict[str, Any]], Any]
-
 EXIT = {"done": 0, "rejected": 0, "cancelled": 0, "failed": 1, "checks_failed": 1,
-        "waiting": 3, "providers_failed": 4}
+        "waiting": 3, "providers_failed": 4, "stopped": 130}
+RESUMABLE = ("waiting", "stopped", "failed", "providers_failed")
 
 
 @dataclass
@@ -22,6 +20,7 @@ class Outcome:
     values: dict[str, Any] = field(default_factory=dict)
     interrupt: dict[str, Any] | None = None
     error: str | None = None
+    resume: str = ""  # the command that continues this thread
 
     @property
     def checks_failed(self) -> bool:
@@ -61,14 +60,16 @@ class Outcome:
         }
         if self.interrupt is not None:
             doc["interrupt"] = self.interrupt
-            doc["resume_command"] = resume_command(self.thread_id)
+        if self.status in RESUMABLE:
+            doc["resume_command"] = self.resume or resume_command(self.thread_id)
         if self.error:
             doc["error"] = self.error
         return doc
 
 
-def resume_command(thread_id: str) -> str:
-    return f"localagent workflow resume {thread_id}"
+def resume_command(thread_id: str, options: str = "") -> str:
+    """``options``: global options the thread needs to be found (``--config``, ``-C``)."""
+    return f"localagent {options + ' ' if options else ''}workflow resume {thread_id}"
 
 
 CANCELLED = ("CancelledError", "NodeCancelledError", "KeyboardInterrupt")
@@ -97,38 +98,33 @@ def thread_status(snapshot: Any) -> str:
     return str((snapshot.values or {}).get("status") or "unknown")
 
 
-async def drive(graph: Any, payload: Any, config: dict[str, Any], context: Any, view: View,
-                ask: Ask | None) -> Outcome:
-    """Run until the thread ends or waits for a human that ``ask`` cannot be (None)."""
-    from langgraph.types import Command
+async def drive(graph: Any, payload: Any, config: dict[str, Any], context: Any,
+                view: View) -> Outcome:
+    """Run until the thread ends or waits for a human (status ``waiting``: the caller asks,
+    outside the event loop, so that Ctrl-C at the question stops at once)."""
+    from providers.errors import AllProvidersFailed  # DeadlineExceeded is one too
 
     thread = str(config["configurable"]["thread_id"])
-    while True:
-        view.start()
-        try:
-            async for mode, chunk in graph.astream(payload, config, context=context,
-                                                   stream_mode=["custom", "updates"],
-                                                   durability="sync"):
-                if mode == "custom" and isinstance(chunk, dict):
-                    view.event(chunk)
-                elif mode == "updates" and isinstance(chunk, dict):
-                    view.update(chunk)
-        except Exception as exc:
-            from localagent.redact import scrub
+    view.start()
+    try:
+        async for mode, chunk in graph.astream(payload, config, context=context,
+                                               stream_mode=["custom", "updates"],
+                                               durability="sync"):
+            if mode == "custom" and isinstance(chunk, dict):
+                view.event(chunk)
+            elif mode == "updates" and isinstance(chunk, dict):
+                view.update(chunk)
+    except Exception as exc:
+        from localagent.redact import scrub
 
-            snapshot = await graph.aget_state(config)
-            status = ("providers_failed" if type(exc).__name__ == "AllProvidersFailed"
-                      else "failed")
-            return Outcome(thread, status, dict(snapshot.values or {}),
-                           error=scrub(f"{type(exc).__name__}: {exc}"))
-        finally:
-            view.stop()
         snapshot = await graph.aget_state(config)
-        values = dict(snapshot.values or {})
-        if snapshot.interrupts:
-            question = dict(snapshot.interrupts[0].value)
-            if ask is None:
-                return Outcome(thread, "waiting", values, interrupt=question)
-            payload = Command(resume=ask(question))
-            continue
-        return Outcome(thread, thread_status(snapshot), values)
+        status = "providers_failed" if isinstance(exc, AllProvidersFailed) else "failed"
+        return Outcome(thread, status, dict(snapshot.values or {}),
+                       error=scrub(f"{type(exc).__name__}: {exc}"))
+    finally:
+        view.stop()
+    snapshot = await graph.aget_state(config)
+    values = dict(snapshot.values or {})
+    if snapshot.interrupts:
+        return Outcome(thread, "waiting", values, interrupt=dict(snapshot.interrupts[0].value))
+    return Outcome(thread, thread_status(snapshot), values)

@@ -15,8 +15,39 @@ def dump(data: Any, fmt: str) -> str:
     if fmt == "yaml":
         import yaml
 
-        return str(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+        return str(yaml.dump(data, Dumper=_readable_dumper(), sort_keys=False,
+                             allow_unicode=True))
     return json.dumps(data, indent=2, default=str)
+
+
+def _readable_dumper() -> Any:
+    """A safe YAML dumper that writes multi-line text (a diff, a log) as a literal block,
+    line by line, instead of one escaped string."""
+    import yaml
+
+    class Readable(yaml.SafeDumper):
+        def analyze_scalar(self, scalar: str) -> Any:
+            analysis = super().analyze_scalar(scalar)
+            # PyYAML refuses a block for text with trailing spaces on a line (a diff's
+            # blank context line is a single space), though YAML keeps them in a literal
+            # block; printable text not ending in a space is safe.
+            if analysis.multiline and not analysis.allow_block and _block_safe(scalar):
+                analysis.allow_block = True
+            return analysis
+
+    def text(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+        style = "|" if "\n" in value and _block_safe(value) else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+    Readable.add_representer(str, text)
+    return Readable
+
+
+def _block_safe(text: str) -> bool:
+    """Text a literal block holds exactly: printable lines (tabs too), no trailing blank at
+    the very end."""
+    return not text.endswith((" ", "\t")) and all(
+        line.replace("\t", "").isprintable() for line in text.split("\n"))
 
 
 def emit(data: Any, fmt: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +13,20 @@ from localagent.cli.state import fail, run_async, state
 
 if TYPE_CHECKING:
     from localagent.config.schema import Settings
+
+# Thread ids name a folder (<workspace>/.localagent/runs/<thread id>): a safe charset only.
+THREAD_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+def valid_thread_id(value: str | None) -> str | None:
+    """A thread id made of letters, digits, '.', '_' and '-' (no path tricks)."""
+    if value is not None and (not THREAD_ID.fullmatch(value) or ".." in value):
+        raise typer.BadParameter(f"{value!r} is not a thread id: use letters, digits, '.', "
+                                 "'_' and '-' (up to 128, starting with a letter or digit)")
+    return value
+
+
+THREAD = typer.Argument(..., help="thread id", callback=valid_thread_id)
 
 
 async def find(settings: Settings, thread: str | None) -> tuple[str, Any, dict[str, Any]]:
@@ -66,7 +81,7 @@ def _brief(thread: str, snapshot: Any, metadata: dict[str, Any]) -> dict[str, An
     return brief
 
 
-def status(ctx: typer.Context, thread: str = typer.Argument(..., help="thread id")) -> None:
+def status(ctx: typer.Context, thread: str = THREAD) -> None:
     """Where a thread stands: status, next nodes, pending question."""
     from localagent.cli.output import emit
 
@@ -106,7 +121,7 @@ def list_threads(ctx: typer.Context,
           title="workflow threads")
 
 
-def show(ctx: typer.Context, thread: str = typer.Argument(..., help="thread id"),
+def show(ctx: typer.Context, thread: str = THREAD,
          history: int = typer.Option(20, "--history", help="checkpoints of history to show"),
          ) -> None:
     """A thread's state, pending questions and checkpoint history."""
@@ -126,6 +141,9 @@ def show(ctx: typer.Context, thread: str = typer.Argument(..., help="thread id")
         "applied": values.get("applied"), "validation": _checks(values.get("validation")),
         "audit": values.get("audit"), "readiness": values.get("readiness"),
         "evidence_items": len(values.get("evidence") or [])}
+    from localagent.cli.conduct import saved_context
+
+    doc["settings"] = saved_context(metadata)  # what a resume runs with
     doc["pending"] = [i.value for i in snapshot.interrupts]
     doc["history"] = run_async(_history(ctx, thread_id, history))
     emit(doc, state(ctx).format)
@@ -155,7 +173,7 @@ async def _history(ctx: typer.Context, thread: str, limit: int) -> list[dict[str
         return steps
 
 
-def report(ctx: typer.Context, thread: str = typer.Argument(..., help="thread id")) -> None:
+def report(ctx: typer.Context, thread: str = THREAD) -> None:
     """Print a thread's run report (markdown; JSON with --format json)."""
     thread_id, snapshot, _ = _load(ctx, thread)
     values = snapshot.values or {}

@@ -5,11 +5,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import typer
 
+from localagent.cli.conduct import interactive
 from localagent.cli.state import fail, run_async, state
+from localagent.cli.threads import valid_thread_id
 
 if TYPE_CHECKING:
     from localagent.cli.driver import Outcome
@@ -17,7 +19,6 @@ if TYPE_CHECKING:
 
 app = typer.Typer(help="Run the phase workflow on a codebase, resume it, inspect threads.",
                   no_args_is_help=True)
-T = TypeVar("T")
 
 
 def _settings(ctx: typer.Context) -> Settings:
@@ -49,53 +50,41 @@ def _spec(settings: Settings, provider: str | None, model: str | None) -> str | 
     return f"{base.split(':', 1)[0]}:{model}"
 
 
-def _interactive() -> bool:
-    return sys.stdin.isatty() and sys.stderr.isatty()
+def _resume_hint(ctx: typer.Context, thread: str) -> str:
+    """The resume command, with the global options that find this thread's configuration
+    (the run's own settings are kept with the thread)."""
+    import shlex
 
-
-def _run_async(ctx: typer.Context, thread: str, work: Callable[[], Coroutine[Any, Any, T]]) -> T:
     from localagent.cli.driver import resume_command
 
-    try:
-        return run_async(work())
-    except KeyboardInterrupt:
-        typer.echo(f"\nstopped at the last checkpoint; resume with:\n  {resume_command(thread)}",
-                   err=True)
-        raise typer.Exit(130) from None
-
-
-async def _drive(ctx: typer.Context, settings: Settings, thread: str, payload: Any,
-                 context: Any, stream: bool) -> tuple[Outcome, dict[str, Any]]:
-    from dataclasses import asdict
-
-    from graph.workflow import build_workflow
-    from localagent.checkpoints import open_saver
-    from localagent.cli.ask import ask
-    from localagent.cli.driver import drive
-    from localagent.cli.progress_view import make_view
-
     app_state = state(ctx)
-    view = make_view(app_state.format, quiet=app_state.quiet, stream=stream,
-                     tty=sys.stderr.isatty())
-    interactive = _interactive() and not context.auto_approve
-    async with open_saver(settings) as saver:
-        graph = build_workflow(checkpointer=saver)
-        if isinstance(payload, dict):
-            request = payload["request"]
-        else:
-            values = (await graph.aget_state({"configurable": {"thread_id": thread}})).values
-            request = (values or {}).get("request", "")
-        metadata = {"graph": "workflow", "context": asdict(context), "request": request[:200]}
-        config = {"configurable": {"thread_id": thread}, "metadata": metadata}
-        outcome = await drive(graph, payload, config, context, view,
-                              ask if interactive else None)
-    return outcome, view.tracker.phases
+    options = []
+    if app_state.config_file is not None:
+        options += ["--config", shlex.quote(str(app_state.config_file))]
+    if app_state.working_dir is not None:
+        options += ["-C", shlex.quote(str(app_state.working_dir))]
+    return resume_command(thread, " ".join(options))
+
+
+def _conduct(ctx: typer.Context, settings: Settings, thread: str, payload: Any,
+             context: Any, stream: bool,
+             before: Callable[[], Coroutine[Any, Any, None]] | None = None) -> None:
+    from localagent.cli.conduct import conduct
+    from localagent.cli.stopping import run_stoppable
+
+    if before is not None:
+        try:
+            run_stoppable(before())
+        except KeyboardInterrupt:
+            raise typer.Exit(130) from None
+    outcome, phases = conduct(ctx, settings, thread, payload, context, stream=stream,
+                              resume=_resume_hint(ctx, thread))
+    _finish(ctx, outcome, phases, stream=stream)
 
 
 def _finish(ctx: typer.Context, outcome: Outcome, phases: dict[str, Any],
             stream: bool = False) -> None:
     from localagent.cli.ask import describe
-    from localagent.cli.driver import resume_command
     from localagent.cli.output import emit
 
     app_state = state(ctx)
@@ -113,10 +102,14 @@ def _finish(ctx: typer.Context, outcome: Outcome, phases: dict[str, Any],
             typer.echo(doc["report"])
     else:
         _print_summary(doc)
-    if outcome.interrupt is not None and app_state.format == "rich":
-        typer.echo(describe(outcome.interrupt), err=True)
-        typer.echo(f"resume with: {resume_command(outcome.thread_id)} (--yes to approve, "
-                   "--answer TEXT to answer)", err=True)
+    if app_state.format == "rich":
+        if outcome.status == "stopped":
+            typer.echo(f"stopped at the last checkpoint; resume with:\n  {outcome.resume}",
+                       err=True)
+        elif outcome.interrupt is not None:
+            typer.echo(describe(outcome.interrupt), err=True)
+            typer.echo(f"resume with: {outcome.resume} (--yes to approve, --answer TEXT to "
+                       "answer)", err=True)
     raise typer.Exit(outcome.exit_code)
 
 
@@ -142,8 +135,8 @@ def _print_summary(doc: dict[str, Any]) -> None:
 
 def _context(settings: Settings, *, spec: str | None, yes: bool | None,
              max_parallel: int | None, max_iterations: int | None,
-             phases: list[int] | None, base: dict[str, Any] | None = None,
-             max_steps: int | None = None) -> Any:
+             phases: list[int] | None, max_steps: int | None,
+             base: dict[str, Any] | None = None) -> Any:
     from graph.context import WorkflowContext
 
     values: dict[str, Any] = dict(base or {})
@@ -158,47 +151,101 @@ def _context(settings: Settings, *, spec: str | None, yes: bool | None,
     return WorkflowContext(**{k: v for k, v in values.items() if k in known})
 
 
+def _check_stream(ctx: typer.Context, stream: bool) -> None:
+    """--stream prints JSON lines: it implies --format json, and refuses another format."""
+    app_state = state(ctx)
+    if not stream:
+        return
+    if app_state.format_given and app_state.format != "json":
+        fail(f"--stream prints JSON lines, not {app_state.format}: use --format json "
+             "or leave --format out")
+    app_state.format = "json"
+
+
+def _request_text(request: str | None, file: Path | None) -> str:
+    """The request from the argument, --file FILE, or stdin (``-``)."""
+    if request is not None and file is not None:
+        fail("give the request as an argument or with --file, not both")
+    if file is not None and str(file) != "-":
+        if not file.is_file():
+            fail(f"--file: {file}: no such file")
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            fail(f"--file: cannot read {file}: {exc}")
+    elif file is not None or request == "-":
+        if sys.stdin.isatty():
+            fail("'-' reads the request from stdin, but stdin is a terminal: pipe it in "
+                 "(localagent - < task.md) or use --file FILE")
+        text = sys.stdin.read()
+    elif request is None:
+        fail('say what to do: localagent "fix the failing test", --file FILE, or - to read '
+             "the request from stdin")
+    else:
+        text = request
+    if not text.strip():
+        fail('the request is empty: say what to do, e.g. localagent "fix the failing test"')
+    return text
+
+
+MAX_PARALLEL = typer.Option(None, "--max-parallel", min=1, max=64, metavar="N",
+                            help="agents working at a time")
+MAX_ITERATIONS = typer.Option(None, "--max-iterations", min=0, max=10, metavar="N",
+                              help="validate -> research loops")
+MAX_STEPS = typer.Option(None, "--max-steps", min=1, max=100, metavar="N",
+                         help="tool calls per agent branch")
+PHASES = typer.Option(None, "--phases", metavar="LIST",
+                      help="phases to run, e.g. 0,1,2,4 (default: all)")
+MODEL = typer.Option(None, "--model", help="model for the provider (--provider NAME, or the "
+                     "first of the chain)")
+STREAM = typer.Option(False, "--stream", help="progress as JSON lines, then the summary "
+                      "(implies --format json)")
+
+
 @app.command("run")
 def run(ctx: typer.Context,
-        request: str = typer.Argument(..., help="what to do, in plain words"),
+        request: str = typer.Argument(None, help="what to do, in plain words ('-': read it "
+                                      "from stdin)"),
+        file: Path = typer.Option(None, "--file", "-f", help="read the request from this file "
+                                  "('-': stdin)"),
         workspace: Path = typer.Option(None, "--workspace", "-w",
                                        help="the codebase (default: the working directory)"),
-        model: str = typer.Option(None, "--model", help="model for the provider"),
+        model: str = MODEL,
         yes: bool = typer.Option(False, "--yes", "-y", help="approve scope and changes"),
-        max_parallel: int = typer.Option(None, "--max-parallel", min=1, max=64, metavar="N",
-                                         help="agents working at a time"),
-        max_iterations: int = typer.Option(None, "--max-iterations", min=0, max=10,
-                                           metavar="N", help="validate -> research loops"),
-        max_steps: int = typer.Option(None, "--max-steps", min=1, max=100, metavar="N",
-                                      help="tool calls per agent branch"),
-        phases: str = typer.Option(None, "--phases", help="e.g. 0,1,2,4 (default: all)"),
-        thread: str = typer.Option(None, "--thread", help="thread id (default: new)"),
-        stream: bool = typer.Option(False, "--stream", help="with --format json: JSON lines"),
+        max_parallel: int = MAX_PARALLEL, max_iterations: int = MAX_ITERATIONS,
+        max_steps: int = MAX_STEPS, phases: str = PHASES,
+        thread: str = typer.Option(None, "--thread", callback=valid_thread_id,
+                                   help="thread id (default: new)"),
+        stream: bool = STREAM,
         ) -> None:
     """Run the workflow on a request (also: localagent "request")."""
-    if not request.strip():
-        fail("the request is empty: say what to do, e.g. localagent \"fix the failing test\"")
+    text = _request_text(request, file)
+    _check_stream(ctx, stream)
     root = (workspace or state(ctx).cwd).expanduser()
     if not root.is_dir():
         fail(f"--workspace: {root} is not a directory")
     settings = _settings(ctx)
-    context = _context(settings, spec=_spec(settings, state(ctx).provider, model), yes=yes,
-                       max_parallel=max_parallel, max_iterations=max_iterations,
-                       phases=_phases(phases), max_steps=max_steps)
+    if len(text) > settings.security.max_message_chars:
+        fail(f"the request is {len(text)} characters; security.max_message_chars is "
+             f"{settings.security.max_message_chars}: shorten it or raise the limit")
+    # the chain is fixed when the run starts, so a resume continues on the same providers
+    spec = _spec(settings, state(ctx).provider, model) or settings.system.default_provider
+    context = _context(settings, spec=spec, yes=yes, max_parallel=max_parallel,
+                       max_iterations=max_iterations, phases=_phases(phases),
+                       max_steps=max_steps)
     import uuid
 
     thread_id = thread or uuid.uuid4().hex[:12]
-    payload = {"request": request, "workspace": str(root.resolve())}
+    payload = {"request": text, "workspace": str(root.resolve())}
 
-    async def work() -> tuple[Outcome, dict[str, Any]]:
+    async def check() -> None:
         if thread and await _exists(settings, thread):
             fail(f"--thread: {thread} already exists; resume it with "
                  f"`localagent workflow resume {thread}` or pick another id")
         if not state(ctx).quiet and state(ctx).format == "rich":
             typer.echo(f"thread {thread_id}", err=True)
-        return await _drive(ctx, settings, thread_id, payload, context, stream)
 
-    _finish(ctx, *_run_async(ctx, thread_id, work), stream=stream)
+    _conduct(ctx, settings, thread_id, payload, context, stream, before=check)
 
 
 async def _exists(settings: Settings, thread: str) -> bool:
@@ -210,25 +257,36 @@ async def _exists(settings: Settings, thread: str) -> bool:
 
 @app.command("resume")
 def resume(ctx: typer.Context,
-           thread: str = typer.Argument(None, help="thread id (default: the latest)"),
-           yes: bool = typer.Option(False, "--yes", "-y", help="approve what is pending"),
+           thread: str = typer.Argument(None, callback=valid_thread_id,
+                                        help="thread id (default: the latest)"),
+           yes: bool = typer.Option(False, "--yes", "-y", help="approve what is pending "
+                                    "(and what comes next)"),
            answer: str = typer.Option(None, "--answer", help="answer the pending question: "
                                       "yes, no, or feedback text"),
-           stream: bool = typer.Option(False, "--stream", help="with --format json: JSON lines"),
+           model: str = MODEL,
+           max_parallel: int = MAX_PARALLEL, max_iterations: int = MAX_ITERATIONS,
+           max_steps: int = MAX_STEPS, phases: str = PHASES,
+           stream: bool = STREAM,
            ) -> None:
-    """Continue a stopped or waiting thread."""
+    """Continue a stopped or waiting thread with the settings it was started with;
+    --provider, --model and the limits given here replace them."""
     from localagent.cli import threads
-
-    settings = _settings(ctx)
-    thread_id, snapshot, metadata = run_async(threads.find(settings, thread))
+    from localagent.cli.conduct import saved_context
     from localagent.cli.driver import thread_status
 
+    _check_stream(ctx, stream)
+    settings = _settings(ctx)
+    thread_id, snapshot, metadata = run_async(threads.find(settings, thread))
     status = thread_status(snapshot)
     if status in ("done", "rejected", "cancelled"):
         fail(f"thread {thread_id} has finished ({status}); see `localagent workflow report "
              f"{thread_id}`", code=1)
-    context = _context(settings, spec=None, yes=yes, max_parallel=None, max_iterations=None,
-                       phases=None, base=metadata.get("context"))
+    saved = saved_context(metadata)
+    spec = _spec(settings, state(ctx).provider or saved.get("provider"), model)
+    _say_provider(ctx, thread_id, saved, spec)
+    context = _context(settings, spec=spec, yes=yes, max_parallel=max_parallel,
+                       max_iterations=max_iterations, phases=_phases(phases),
+                       max_steps=max_steps, base=saved)
     payload: Any = None
     if snapshot.interrupts:
         from langgraph.types import Command
@@ -237,14 +295,24 @@ def resume(ctx: typer.Context,
             payload = Command(resume=answer)
         elif yes:
             payload = Command(resume=True)
-        elif not _interactive():
+        elif not interactive(context):
             fail(f"thread {thread_id} is waiting for an answer: pass --yes or --answer TEXT",
                  code=3)
+    _conduct(ctx, settings, thread_id, payload, context, stream)
 
-    async def work() -> tuple[Outcome, dict[str, Any]]:
-        return await _drive(ctx, settings, thread_id, payload, context, stream)
 
-    _finish(ctx, *_run_async(ctx, thread_id, work), stream=stream)
+def _say_provider(ctx: typer.Context, thread: str, saved: dict[str, Any],
+                  spec: str | None) -> None:
+    """A note when resume runs on other providers than the thread started with."""
+    from localagent.cli.state import info
+
+    before = saved.get("provider")
+    if not saved:
+        info(ctx, f"note: thread {thread} kept no run settings (it predates them); resuming "
+                  f"with the configured ones{f' on {spec}' if spec else ''}")
+    elif spec != before:
+        info(ctx, f"note: thread {thread} ran on {before or 'the default chain'}; resuming "
+                  f"on {spec} as asked")
 
 
 def _register_inspection() -> None:
