@@ -105,6 +105,37 @@ def test_project_file_is_named(tmp_path: Path) -> None:
                                  f"than or equal to 1024 (got 10)")
 
 
+
+@pytest.mark.parametrize(("text", "key"), [
+    ("security:\n  sandbox: \"off\"\n", "security.sandbox"),
+    ("security:\n  allow_network: true\n", "security.allow_network"),
+    ("security:\n  allowed_env: [LD_PRELOAD]\n", "security.allowed_env"),
+    ("security:\n  enable_audit_log: false\n", "security.enable_audit_log"),
+])
+def test_a_project_file_cannot_loosen_the_sandbox(tmp_path: Path, text: str, key: str) -> None:
+    """The project file comes with the repository under work: its code must not be able to
+    switch off the sandbox it runs in. The same values in the user file are the user's call."""
+    file = tmp_path / "repo" / ".localagent" / "config.yaml"
+    file.parent.mkdir(parents=True)
+    file.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load(cwd=file.parent.parent)
+    assert str(caught.value).startswith(f"{file}: {key}: a project file cannot set ")
+    user = tmp_path / "config" / "config.yaml"
+    user.parent.mkdir(exist_ok=True)
+    user.write_text(text)
+    file.unlink()
+    assert load(cwd=file.parent.parent).settings  # allowed from the user's own file
+
+
+def test_a_project_file_may_tighten_the_sandbox(tmp_path: Path) -> None:
+    file = tmp_path / ".localagent" / "config.yaml"
+    file.parent.mkdir()
+    file.write_text("security:\n  sandbox: bwrap\n  allow_network: false\n"
+                    "  sandbox_hide: [/srv/secrets]\n")
+    settings = load(cwd=tmp_path).settings
+    assert settings.security.sandbox == "bwrap" and "/srv/secrets" in settings.security.sandbox_hide
+
 INVALID_ENV = [
     ("LOCALAGENT_WORKFLOW__MAX_ITERATIONS", "abc",
      "env LOCALAGENT_WORKFLOW__MAX_ITERATIONS: workflow.max_iterations: Input should be a "

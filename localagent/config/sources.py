@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextvars
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -115,6 +115,30 @@ def yaml_layer(path: Path, name: str) -> Layer:
     data = interpolate(data, str(path))
     origins = {key: str(path) for key in _leaf_keys(data)}
     return Layer(name, data, origins, where=str(path))
+
+
+# What a repository's own config file may not do to the sandbox its commands run in: the
+# project file comes with the code under work, so it is trusted to tighten, never to loosen.
+RELAXING: dict[Key, Callable[[Any], bool]] = {
+    ("security", "sandbox"): lambda value: value == "off",
+    ("security", "allow_network"): lambda value: value is True,
+    ("security", "allowed_env"): lambda value: bool(value),
+    ("security", "enable_audit_log"): lambda value: value is False,
+}
+
+
+def refuse_relaxing(layer: Layer) -> Layer:
+    """A project file that turns the sandbox off, lets commands reach the network, passes more
+    variables in or turns the audit log off is an error: those belong to the user's own
+    config (or ``--config``)."""
+    for key, relaxes in RELAXING.items():
+        value = _get(layer.data, key)
+        if value is not None and relaxes(value):
+            raise ConfigError(layer.origin(key) or layer.where, ".".join(key),
+                              f"a project file cannot set {value!r}: it would loosen the "
+                              "sandbox for the repository's own code; set it in your user "
+                              "config (localagent config path) or pass --config FILE")
+    return layer
 
 
 def native_env_layer(environ: Mapping[str, str]) -> Layer:
@@ -233,7 +257,7 @@ class LayeredSource(PydanticBaseSettingsSource):
             layers.append(yaml_layer(paths.user_config_file(), "user file"))
         project = paths.project_config_file(options.cwd) if options.project_file else None
         if project is not None:
-            layers.append(yaml_layer(project, "project file"))
+            layers.append(refuse_relaxing(yaml_layer(project, "project file")))
         if options.config_file is not None:
             if not options.config_file.is_file():
                 raise ConfigError(str(options.config_file), "", "no such config file")
