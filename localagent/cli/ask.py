@@ -137,9 +137,21 @@ def ask_other(question: dict[str, Any]) -> Any:
     return {"y": True, "yes": True, "n": False, "no": False}.get(answer.lower(), answer)
 
 
+def ask_command(question: dict[str, Any]) -> bool:
+    """Run project code without an OS sandbox? Only an explicit yes runs it."""
+    typer.secho(f"\n{question.get('message', 'Run this command without a sandbox?')}",
+                fg="yellow", err=True)
+    if question.get("sandbox"):
+        typer.echo(f"  sandbox: {question['sandbox']}", err=True)
+    answer = typer.prompt("Run it? [y]es · [N]o (skip this check)", default="n",
+                          show_default=False, err=True).strip().lower()
+    return answer in ("y", "yes")
+
+
 def ask(question: dict[str, Any]) -> Any:
     """The resume value for one interrupt, from the person at the terminal."""
-    handlers = {"confirm_scope": ask_scope, "approve_changes": ask_changes}
+    handlers = {"confirm_scope": ask_scope, "approve_changes": ask_changes,
+                "approve_command": ask_command}
     return handlers.get(str(question.get("type")), ask_other)(question)
 
 
@@ -150,4 +162,6 @@ def describe(question: dict[str, Any]) -> str:
         lines.append(f"  scope: {(question.get('scope') or {}).get('summary', '')}")
     if question.get("type") == "approve_changes":
         lines.append(f"  files: {', '.join(question.get('files') or [])}")
+    if question.get("type") == "approve_command":
+        lines.append(f"  command: {question.get('command', '')}")
     return "\n".join(lines)
