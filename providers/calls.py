@@ -10,36 +10,40 @@ from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
 from providers.engine import Call
-from providers.streaming import Head, aopen_stream, call_target, open_stream
+from providers.streaming import Head, aopen_stream, open_stream
 
 
 def as_result(message: BaseMessage) -> ChatResult:
     return ChatResult(generations=[ChatGeneration(message=message)])
 
 
+def _merged(bound: dict[str, Any], kwargs: dict[str, Any]) -> dict[str, Any]:
+    return {**bound, **kwargs} if bound else kwargs
+
+
 def call_once(action: Call, *, stop: list[str] | None, kwargs: dict[str, Any]) -> ChatResult:
-    model, bound = call_target(action.candidate.runnable)
-    if model is None:
-        return as_result(action.candidate.runnable.invoke(action.messages, stop=stop, **kwargs))
-    return model._generate(action.messages, stop=stop, **{**bound, **kwargs})
+    cand = action.candidate
+    if cand.direct is None:
+        return as_result(cand.runnable.invoke(action.messages, stop=stop, **kwargs))
+    return cand.direct._generate(action.messages, stop=stop, **_merged(cand.bound, kwargs))
 
 
 async def acall(action: Call, *, stop: list[str] | None, kwargs: dict[str, Any]
                  ) -> ChatResult:
-    model, bound = call_target(action.candidate.runnable)
-    if model is None:
-        message = await action.candidate.runnable.ainvoke(action.messages, stop=stop, **kwargs)
-        return as_result(message)
-    return await model._agenerate(action.messages, stop=stop, **{**bound, **kwargs})
+    cand = action.candidate
+    if cand.direct is None:
+        return as_result(await cand.runnable.ainvoke(action.messages, stop=stop, **kwargs))
+    return await cand.direct._agenerate(action.messages, stop=stop,
+                                        **_merged(cand.bound, kwargs))
 
 
 def open_once(action: Call, *, stop: list[str] | None, kwargs: dict[str, Any]) -> Head:
-    model, bound = call_target(action.candidate.runnable)
-    return open_stream(model, action.candidate.runnable, action.messages, stop,
-                       {**bound, **kwargs})
+    cand = action.candidate
+    return open_stream(cand.direct, cand.runnable, action.messages, stop,
+                       _merged(cand.bound, kwargs))
 
 
 async def aopen(action: Call, *, stop: list[str] | None, kwargs: dict[str, Any]) -> Head:
-    model, bound = call_target(action.candidate.runnable)
-    return await aopen_stream(model, action.candidate.runnable, action.messages, stop,
-                              {**bound, **kwargs})
+    cand = action.candidate
+    return await aopen_stream(cand.direct, cand.runnable, action.messages, stop,
+                              _merged(cand.bound, kwargs))

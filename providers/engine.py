@@ -11,7 +11,9 @@ from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
+from langchain_core.runnables import RunnableBinding
 
 from providers.breaker import CircuitBreaker
 from providers.errors import (
@@ -28,9 +30,21 @@ from providers.ratelimit import RateLimiter, Reservation
 from providers.tokens import estimate_tokens, fit_messages
 
 
+def call_target(runnable: Any) -> tuple[BaseChatModel | None, dict[str, Any]]:
+    """The chat model behind a runnable and the kwargs bound to it (tools, ...)."""
+    if isinstance(runnable, BaseChatModel):
+        return runnable, {}
+    if isinstance(runnable, RunnableBinding) and isinstance(runnable.bound, BaseChatModel):
+        return runnable.bound, dict(runnable.kwargs)
+    return None, {}
+
+
 @dataclass
 class Candidate:
-    """One provider in the chain, with the runnable to call for this request."""
+    """One provider in the chain, with the runnable to call for this request.
+
+    ``model`` is the chat model behind ``runnable`` even when that is a structured-output
+    pipeline: its temperature and sampling parameters key the cache."""
 
     name: str
     model_id: str
@@ -40,21 +54,33 @@ class Candidate:
     limiter: RateLimiter | None = None
     window: int | None = None
     skip_reason: str | None = None
+    model: Any = None
+    # Worked out once here, not on every call: the per-call path reads them.
+    direct: BaseChatModel | None = field(init=False, repr=False)
+    bound: dict[str, Any] = field(init=False, repr=False)
+    temperature: Any = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.direct, self.bound = call_target(self.runnable)
+        if self.model is None:
+            self.model = self.direct
+        self.temperature = self.bound.get("temperature",
+                                          getattr(self.model, "temperature", None))
 
 
-@dataclass
+@dataclass(slots=True)
 class Sleep:
     seconds: float
 
 
-@dataclass
+@dataclass(slots=True)
 class Call:
     candidate: Candidate
     messages: list[BaseMessage]
     timeout: float
 
 
-@dataclass
+@dataclass(slots=True)
 class Outcome:
     """The winning attempt: what it returned, and what the caller must settle afterwards."""
 
@@ -128,8 +154,8 @@ def failover(candidates: list[Candidate], messages: list[BaseMessage], *, deadli
                         cand.breaker.release()
                         raise
                     waited = reservation.wait
-            remaining = deadline - clock()
             started = clock()
+            remaining = deadline - started
             try:
                 value = yield Call(cand, msgs, min(cand.policy.timeout, max(remaining, 0.001)))
             except Exception as exc:

@@ -119,7 +119,7 @@ class StreamInterrupted(Transient):
     """A stream failed after content had already been sent to the caller."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Attempt:
     """One try at one provider, as recorded in accounting and in AllProvidersFailed."""
 

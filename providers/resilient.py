@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -19,7 +20,8 @@ from pydantic import ConfigDict, Field, PrivateAttr
 
 from providers import candidates as cands_mod
 from providers.accounting import UsageLedger
-from providers.cache import ResponseCache, cache_key, sampling_params
+from providers.cache import ResponseCache
+from providers.call_cache import CallCache
 from providers.calls import acall, aopen, as_result, call_once, open_once
 from providers.engine import Call, Candidate, Outcome, drive_async, drive_sync, failover
 from providers.errors import AllProvidersFailed
@@ -30,21 +32,14 @@ from providers.policy import (
     ProviderPolicy,
     RetryPolicy,
 )
-from providers.settle import (
-    annotate,
-    metadata,
-    record_failures,
-    settle_success,
-    stream_failed,
-    strip_metadata,
-)
-from providers.streaming import Head, aggregate, call_target, to_chunk
+from providers.settle import record_failures, settle_success, stream_failed, strip_metadata
+from providers.streaming import Head, aggregate, to_chunk
 from providers.tokens import CHARS_PER_TOKEN
 
 _MAX_TOOL_SETS = 32
 
 
-@dataclass
+@dataclass(slots=True)
 class _CallSetup:
     flag: bool | None
     stop: list[str] | None
@@ -52,7 +47,6 @@ class _CallSetup:
     extra: int
     keyed: dict[str, Any]
     hit: tuple[Candidate, str, Any] | None
-CacheHit = tuple[Candidate, BaseMessage, list[BaseMessage]]
 
 
 class ResilientChatModel(BaseChatModel):
@@ -83,7 +77,6 @@ class ResilientChatModel(BaseChatModel):
 
     _tool_sets: dict[tuple[Any, ...], tuple[Any, list[Candidate], int]] = PrivateAttr(
         default_factory=dict)
-    _cache: ResponseCache | None = PrivateAttr(default=None)
 
     def model_post_init(self, context: Any) -> None:
         super().model_post_init(context)
@@ -102,11 +95,14 @@ class ResilientChatModel(BaseChatModel):
     def _get_invocation_params(self, stop: list[str] | None = None, **kwargs: Any
                                ) -> dict[str, Any]:
         # The default dumps the whole model (every wrapped client) on every call.
-        return {"_type": self._llm_type, "chain": [c.name for c in self.chain], "stop": stop,
-                **kwargs}
+        return {"_type": self._llm_type, "chain": list(self._names), "stop": stop, **kwargs}
+
+    @cached_property
+    def _names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.chain)
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
-        name = kwargs.get("model") or self.base_candidates()[0].name
+        name = kwargs.get("model") or self._names[0]
         params = LangSmithParams(ls_provider="localagent", ls_model_type="chat",
                                  ls_model_name=name)
         if self.temperature is not None:
@@ -140,7 +136,9 @@ class ResilientChatModel(BaseChatModel):
 
     def reset_chain(self) -> None:
         """Rebuild candidates on next use (after breakers or limiters were reset)."""
-        self.__dict__.pop("chain", None)
+        for name in ("chain", "_names"):
+            self.__dict__.pop(name, None)
+        self._tool_sets.clear()
 
     @cached_property
     def chain(self) -> list[Candidate]:
@@ -172,7 +170,7 @@ class ResilientChatModel(BaseChatModel):
         tools = kwargs.pop("tools", None)
         tool_choice = kwargs.pop("tool_choice", None)
         options = kwargs.pop("tool_options", None) or {}
-        base = self.base_candidates()
+        base = self.chain
         if not tools:
             return base, 0
         key = (id(tools), repr(tool_choice), repr(sorted(options.items())))
@@ -187,60 +185,16 @@ class ResilientChatModel(BaseChatModel):
 
     # -- cache ---------------------------------------------------------------------------------
     def response_store(self) -> ResponseCache | None:
-        if not self.cache_policy.enabled:
-            return None
-        if self.response_cache is not None:
-            return self.response_cache
-        if self._cache is None:
-            self._cache = ResponseCache(self.cache_policy)
-        return self._cache
+        return self.call_cache.store
 
-    def _cacheable(self, cand: Candidate, kwargs: dict[str, Any], flag: bool | None) -> bool:
-        if flag is not None:
-            return flag
-        if not self.cache_policy.only_deterministic:
-            return True
-        model, _ = call_target(cand.runnable)
-        temperature = kwargs.get("temperature", getattr(model, "temperature", None))
-        return temperature == 0
-
-    def cache_key_for(self, cand: Candidate, messages: list[BaseMessage],
-                      kwargs: dict[str, Any], schema: Any = None) -> str:
-        model, bound = call_target(cand.runnable)
-        params = sampling_params(model, {**bound, **kwargs})
-        return cache_key(cand.name, cand.model_id, messages, params, schema)
-
-    def cache_lookup(self, cands: list[Candidate], messages: list[BaseMessage],
-                     kwargs: dict[str, Any], flag: bool | None, schema: Any = None
-                     ) -> tuple[Candidate, str, Any] | None:
-        store = self.response_store()
-        if store is None or flag is False:
-            return None
-        for cand in cands:
-            if cand.skip_reason or not self._cacheable(cand, kwargs, flag):
-                continue
-            key = self.cache_key_for(cand, messages, kwargs, schema)
-            entry = store.get(key)
-            if entry is not None:
-                self.usage_ledger.record(cand.name, ok=True, cached=True)
-                return cand, key, entry
-        return None
-
-    def _hit_message(self, cand: Candidate, entry: dict[str, Any]
-                     ) -> tuple[BaseMessage, list[BaseMessage]]:
-        message, chunks = ResponseCache.decode(entry)
-        annotate(message, metadata(cand, [], cost=0.0, cached=True))
-        return message, chunks
-
-    def _cache_store(self, outcome: Outcome, messages: list[BaseMessage], kwargs: dict[str, Any],
-                     flag: bool | None, message: BaseMessage,
-                     chunks: list[BaseMessage] | None = None, schema: Any = None,
-                     extra: dict[str, Any] | None = None) -> None:
-        store = self.response_store()
-        if store is None or flag is False or not self._cacheable(outcome.candidate, kwargs, flag):
-            return
-        key = self.cache_key_for(outcome.candidate, messages, kwargs, schema)
-        store.put_message(key, strip_metadata(message), chunks, extra)
+    @cached_property
+    def call_cache(self) -> CallCache:
+        """Lookups and stores in the response cache (asked on every call)."""
+        store = None
+        if self.cache_policy.enabled:
+            store = self.response_cache if self.response_cache is not None else ResponseCache(
+                self.cache_policy)
+        return CallCache(store, self.cache_policy, self.usage_ledger)
 
     # -- running the failover plan -------------------------------------------------------------
     def run_sync(self, cands: list[Candidate], messages: list[BaseMessage], extra_tokens: int,
@@ -273,13 +227,13 @@ class ResilientChatModel(BaseChatModel):
         cands, extra = self._call_candidates(kwargs)
         keyed = {**kwargs, "stop": stop} if stop else kwargs
         return _CallSetup(flag, stop, cands, extra, keyed,
-                          self.cache_lookup(cands, messages, keyed, flag))
+                          self.call_cache.lookup(cands, messages, keyed, flag))
 
     def _finish_generate(self, outcome: Outcome, messages: list[BaseMessage],
                          call: _CallSetup) -> ChatResult:
         result: ChatResult = outcome.value
         message = settle_success(self.usage_ledger, outcome, result.generations[0].message)
-        self._cache_store(outcome, messages, call.keyed, call.flag, message)
+        self.call_cache.keep(outcome, messages, call.keyed, call.flag, message)
         return result
 
     def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
@@ -292,7 +246,7 @@ class ResilientChatModel(BaseChatModel):
         call = self._prepare(messages, stop, kwargs)
         hit = call.hit
         if hit is not None:
-            return as_result(self._hit_message(hit[0], hit[2])[0])
+            return as_result(self.call_cache.hit_message(hit[0], hit[2])[0])
         outcome = self.run_sync(call.cands, messages, call.extra,
                                 partial(call_once, stop=call.stop, kwargs=kwargs))
         return self._finish_generate(outcome, messages, call)
@@ -308,7 +262,7 @@ class ResilientChatModel(BaseChatModel):
         call = self._prepare(messages, stop, kwargs)
         hit = call.hit
         if hit is not None:
-            return as_result(self._hit_message(hit[0], hit[2])[0])
+            return as_result(self.call_cache.hit_message(hit[0], hit[2])[0])
         outcome = await self.run_async(call.cands, messages, call.extra,
                                        partial(acall, stop=call.stop, kwargs=kwargs))
         return self._finish_generate(outcome, messages, call)
@@ -378,14 +332,14 @@ class ResilientChatModel(BaseChatModel):
         """Settle a finished stream; the returned empty chunk carries our metadata."""
         final = aggregate(seen)
         settle_success(self.usage_ledger, outcome, final)
-        self._cache_store(outcome, messages, kwargs, flag, final,
-                          chunks=[strip_metadata(c.message) for c in seen])
+        self.call_cache.keep(outcome, messages, kwargs, flag, final,
+                             chunks=[strip_metadata(c.message) for c in seen])
         return ChatGenerationChunk(message=AIMessageChunk(
             content="", response_metadata={"localagent": final.response_metadata["localagent"]}))
 
     def _replay(self, cand: Candidate, entry: dict[str, Any],
                 run_manager: CallbackManagerForLLMRun | None) -> Iterator[ChatGenerationChunk]:
-        message, chunks = self._hit_message(cand, entry)
+        message, chunks = self.call_cache.hit_message(cand, entry)
         for piece in chunks or [to_chunk(strip_metadata(message))]:
             chunk = ChatGenerationChunk(message=to_chunk(piece))
             if run_manager:
@@ -407,3 +361,10 @@ class ResilientChatModel(BaseChatModel):
         from providers.structured import structured_runnable
 
         return structured_runnable(self, schema, include_raw=include_raw, kwargs=kwargs)
+
+
+# LangChain asks for `_generate`'s signature on every call (to see whether it takes a
+# run_manager); working it out takes longer than the rest of the wrapper's own work per
+# call, and it never changes: inspect reads a stored one.
+for _method in (ResilientChatModel._generate, ResilientChatModel._agenerate):
+    _method.__signature__ = inspect.signature(_method)  # type: ignore[union-attr]

@@ -42,14 +42,15 @@ def settle_success(ledger: UsageLedger, outcome: Outcome, message: BaseMessage) 
     cost = ledger.cost(cand.name, cand.model_id, tokens_in, tokens_out)
     ledger.record(cand.name, ok=True, tokens_in=tokens_in, tokens_out=tokens_out, cost=cost,
                   latency=outcome.latency)
-    record_failures(ledger, outcome.attempts[:-1])
+    if len(outcome.attempts) > 1:
+        record_failures(ledger, outcome.attempts[:-1])
     annotate(message, metadata(cand, outcome.attempts, cost=cost, cached=False))
     return message
 
 
 def annotate(message: BaseMessage, meta: dict[str, Any]) -> None:
-    extra = {key: message.additional_kwargs[key] for key in _PROMOTED
-             if key in message.additional_kwargs}
+    found = message.additional_kwargs
+    extra = {key: found[key] for key in _PROMOTED if key in found} if found else {}
     message.response_metadata = {**message.response_metadata, **extra, "localagent": meta}
 
 

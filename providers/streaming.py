@@ -13,16 +13,6 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.messages.tool import tool_call_chunk
 from langchain_core.outputs import ChatGenerationChunk
-from langchain_core.runnables import RunnableBinding
-
-
-def call_target(runnable: Any) -> tuple[BaseChatModel | None, dict[str, Any]]:
-    """The chat model behind a candidate and the kwargs bound to it (tools, ...)."""
-    if isinstance(runnable, BaseChatModel):
-        return runnable, {}
-    if isinstance(runnable, RunnableBinding) and isinstance(runnable.bound, BaseChatModel):
-        return runnable.bound, dict(runnable.kwargs)
-    return None, {}
 
 
 def can_stream(model: BaseChatModel) -> bool:

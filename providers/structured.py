@@ -52,18 +52,18 @@ def structured_runnable(parent: ResilientChatModel, schema: Any, *, include_raw:
         return parsed
 
     def from_cache(messages: list[BaseMessage]) -> Any:
-        hit = parent.cache_lookup(cands, messages, {}, flag, fingerprint)
+        hit = parent.call_cache.lookup(cands, messages, {}, flag, fingerprint)
         if hit is None:
             return None
         cand, _key, entry = hit
-        raw, _ = parent._hit_message(cand, entry)
+        raw, _ = parent.call_cache.hit_message(cand, entry)
         return shape(raw, _rebuild(schema, entry.get("parsed")))
 
     def finish(outcome: Any, messages: list[BaseMessage]) -> Any:
         result = outcome.value
         raw = settle_success(parent.usage_ledger, outcome, result["raw"])
-        parent._cache_store(outcome, messages, {}, flag, raw, schema=fingerprint,
-                            extra={"parsed": _dump(result["parsed"])})
+        parent.call_cache.keep(outcome, messages, {}, flag, raw, schema=fingerprint,
+                               extra={"parsed": _dump(result["parsed"])})
         return shape(raw, result["parsed"])
 
     def call(action: Call) -> Any:

@@ -8,7 +8,8 @@ import subprocess
 import sys
 import textwrap
 
-from langchain_core.messages import HumanMessage
+from langchain_core.messages import AIMessage, HumanMessage
+from pydantic import BaseModel
 
 from providers.cache import ResponseCache
 from providers.policy import CachePolicy
@@ -114,3 +115,27 @@ def test_cache_disabled_by_policy(tmp_path) -> None:
     model = ResilientChatModel(models=[fake], cache_policy=CachePolicy(enabled=False))
     model.invoke("q")
     assert model.invoke("q").content == "b"
+
+
+class Weather(BaseModel):
+    city: str
+    celsius: int
+
+
+def test_temperature_zero_structured_output_is_cached(tmp_path) -> None:
+    answer = AIMessage("", tool_calls=[{"name": "Weather", "args": {"city": "Oslo",
+                                                                    "celsius": -3}, "id": "1"}])
+    fake = ScriptedChatModel(temperature=0, script=[answer, RuntimeError("called twice")])
+    model = cached_chain(tmp_path, fake)
+
+    first = model.with_structured_output(Weather).invoke("weather in Oslo?")
+    again = model.with_structured_output(Weather, include_raw=True).invoke("weather in Oslo?")
+
+    assert first == again["parsed"] == Weather(city="Oslo", celsius=-3)
+    assert len(fake.calls) == 1
+    assert again["raw"].response_metadata["localagent"]["cached"] is True
+    hotter = ScriptedChatModel(temperature=0.7, script=[answer, answer])
+    warm = cached_chain(tmp_path, hotter)
+    warm.with_structured_output(Weather).invoke("weather in Oslo?")
+    warm.with_structured_output(Weather).invoke("weather in Oslo?")
+    assert len(hotter.calls) == 2  # not deterministic: not cached
