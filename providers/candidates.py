@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
+import typing
 from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlparse
 
 from langchain_core.language_models import BaseChatModel
+from pydantic import BaseModel
 
 from providers.breaker import breaker_for
 from providers.engine import Candidate
@@ -148,3 +151,51 @@ def tool_fingerprint(tools: Sequence[Any]) -> list[Any]:
         except Exception:  # a provider-specific format: its repr is what it is
             out.append(repr(tool))
     return out
+
+
+def tool_set_key(tools: Sequence[Any]) -> tuple[Any, ...]:
+    """A key for a tool set that is cheap to compute (no schema conversion) and equal for
+    tools with the same names, descriptions and argument schemas, whether or not they are
+    the same objects: agents rebuild their tools on every turn."""
+    return tuple(_tool_key(tool) for tool in tools)
+
+
+def _tool_key(tool: Any) -> Any:
+    from langchain_core.tools import BaseTool
+
+    if isinstance(tool, dict):
+        return json.dumps(tool, sort_keys=True, default=str)
+    if isinstance(tool, BaseTool):
+        schema = tool.args_schema
+        return (type(tool).__qualname__, tool.name, tool.description,
+                json.dumps(schema, sort_keys=True, default=str) if isinstance(schema, dict)
+                else _schema_key(schema, set()), repr(getattr(tool, "extras", None)))
+    if isinstance(tool, type) and issubclass(tool, BaseModel):
+        return _schema_key(tool, set())
+    if inspect.isfunction(tool) or inspect.ismethod(tool):
+        return (tool.__module__, tool.__qualname__, tool.__doc__,
+                str(inspect.signature(tool)))
+    # anything else (a TypedDict, a provider-specific object): its converted schema
+    return json.dumps(tool_fingerprint([tool]), sort_keys=True, default=str)
+
+
+def _schema_key(schema: Any, seen: set[type]) -> Any:
+    """Name, docstring and fields of a pydantic model, nested models included."""
+    if not (isinstance(schema, type) and issubclass(schema, BaseModel)):
+        return repr(schema)
+    if schema in seen:
+        return schema.__qualname__
+    seen.add(schema)
+    return (schema.__qualname__, schema.__doc__, tuple(
+        (name, _annotation_key(info.annotation, seen), repr(info.default),
+         info.default_factory is not None, info.alias, info.description, repr(info.metadata))
+        for name, info in schema.model_fields.items()))
+
+
+def _annotation_key(annotation: Any, seen: set[type]) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return _schema_key(annotation, seen)
+    args = typing.get_args(annotation)
+    if not args:
+        return repr(annotation)
+    return (repr(typing.get_origin(annotation)), tuple(_annotation_key(a, seen) for a in args))

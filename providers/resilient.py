@@ -75,7 +75,7 @@ class ResilientChatModel(BaseChatModel):
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
-    _tool_sets: dict[tuple[Any, ...], tuple[Any, list[Candidate], int]] = PrivateAttr(
+    _tool_sets: dict[tuple[Any, ...], tuple[list[Candidate], int]] = PrivateAttr(
         default_factory=dict)
 
     def model_post_init(self, context: Any) -> None:
@@ -173,15 +173,15 @@ class ResilientChatModel(BaseChatModel):
         base = self.chain
         if not tools:
             return base, 0
-        key = (id(tools), repr(tool_choice), repr(sorted(options.items())))
+        key = (cands_mod.tool_set_key(tools), repr(tool_choice), repr(sorted(options.items())))
         entry = self._tool_sets.get(key)
-        if entry is None or entry[0] is not tools:
+        if entry is None:
             bound = cands_mod.with_tools(base, tools, tool_choice, options)
             schema_tokens = int(len(repr(cands_mod.tool_fingerprint(tools))) / CHARS_PER_TOKEN)
             if len(self._tool_sets) >= _MAX_TOOL_SETS:
                 self._tool_sets.clear()
-            entry = self._tool_sets[key] = (tools, bound, schema_tokens)
-        return entry[1], entry[2]
+            entry = self._tool_sets[key] = (bound, schema_tokens)
+        return entry
 
     # -- cache ---------------------------------------------------------------------------------
     def response_store(self) -> ResponseCache | None:

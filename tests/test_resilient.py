@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import functools
 import operator
+from typing import Any
 
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
-from pydantic import BaseModel
+from langchain_core.tools import StructuredTool
+from pydantic import BaseModel, create_model
 
 from providers.errors import AllProvidersFailed, ContextOverflow, DeadlineExceeded
 from providers.policy import LimitPolicy, Price, ProviderPolicy, RetryPolicy
@@ -220,3 +222,54 @@ def test_all_skipped_or_failed_raises_with_every_attempt() -> None:
     with pytest.raises(AllProvidersFailed) as info:
         chain(a).invoke("hi")
     assert info.value.attempts[0].provider == "scripted:a"
+
+
+def _turn_tools(workspace: str) -> list[StructuredTool]:
+    """Tools as an agent builds them on every turn: new closures, new schema classes."""
+
+    def read_file(path: str) -> str:
+        """Read a text file in the workspace."""
+        return f"{workspace}/{path}"
+
+    def search_code(pattern: str, path: str = ".") -> str:
+        """Search workspace files for a regular expression."""
+        return f"{workspace}: {pattern} in {path}"
+
+    return [StructuredTool.from_function(read_file), StructuredTool.from_function(search_code)]
+
+
+def test_rebuilt_tools_with_the_same_schemas_reuse_one_binding() -> None:
+    binds: list[list[str]] = []
+
+    class Counting(ScriptedChatModel):
+        def bind_tools(self, tools, *, tool_choice=None, **kwargs):  # type: ignore[override]
+            binds.append([t.name for t in tools])
+            return super().bind_tools(tools, tool_choice=tool_choice, **kwargs)
+
+    model = chain(Counting(script=["done"]))
+    for turn in range(3):
+        assert model.bind_tools(_turn_tools(f"/turn{turn}")).invoke("go").content == "done"
+    assert binds == [["read_file", "search_code"]]
+
+    def read_file(path: str, encoding: str = "utf-8") -> str:
+        """Read a text file in the workspace."""
+        return path
+
+    model.bind_tools([StructuredTool.from_function(read_file)]).invoke("go")
+    model.bind_tools(_turn_tools("/again"), tool_choice="read_file").invoke("go")
+    assert len(binds) == 3  # another schema, another tool choice: bound anew
+
+
+def test_tool_set_key_sees_into_nested_argument_models() -> None:
+    from providers.candidates import tool_set_key
+
+    def tool_for(fields: dict[str, Any]) -> StructuredTool:
+        inner = create_model("Range", **fields)
+        outer = create_model("Args", span=(inner, ...))
+        return StructuredTool.from_function(lambda span: "", name="pick", description="Pick.",
+                                            args_schema=outer)
+
+    same = tool_set_key([tool_for({"start": (int, ...)})])
+    assert tool_set_key([tool_for({"start": (int, ...)})]) == same
+    assert tool_set_key([tool_for({"start": (int, ...), "end": (int, ...)})]) != same
+    assert tool_set_key([{"type": "function", "function": {"name": "a"}}]) != same
