@@ -17,6 +17,8 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
+from providers import client_policy
+
 
 class EchoModel(BaseChatModel):
     """Zero-latency in-process chat model: answers instantly with a fixed message."""
@@ -34,6 +36,10 @@ class EchoModel(BaseChatModel):
         message = AIMessage(content="pong", usage_metadata={
             "input_tokens": 3, "output_tokens": 1, "total_tokens": 4})
         return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+# It answers without waiting on anything, so the wrapper calls it inline on the sync path.
+client_policy.register("echo", client_policy.answers_in_process)
 
 
 COMPLETION = json.dumps({

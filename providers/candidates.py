@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel
 
+from providers import client_policy
 from providers.breaker import breaker_for
 from providers.engine import Candidate
 from providers.policy import ProviderPolicy
@@ -85,14 +86,16 @@ def build_candidates(models: Sequence[BaseChatModel], names: Sequence[str] | Non
         if names and index < len(names) and names[index]:
             name = names[index]
         policy = policy_for(provider, name, default, policies)
+        limited, client_timeout = client_policy.apply(model, policy.timeout)
         result.append(Candidate(
             name=name,
             model_id=model_id_of(model),
-            runnable=model,
+            runnable=limited,
             policy=policy,
             breaker=breaker_for(name, policy.breaker),
             limiter=limiter_for(name, policy.limits),
             window=context_window(model, policy.context_window),
+            client_timeout=client_timeout,
         ))
     return result
 

@@ -5,9 +5,13 @@ driver only sleeps and calls, so the sync and async paths cannot drift apart."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import random
+import threading
 import time
 from collections.abc import Awaitable, Callable, Generator
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -44,7 +48,10 @@ class Candidate:
     """One provider in the chain, with the runnable to call for this request.
 
     ``model`` is the chat model behind ``runnable`` even when that is a structured-output
-    pipeline: its temperature and sampling parameters key the cache."""
+    pipeline: its sampling parameters key the cache. ``client_timeout`` is how long the
+    model's own client waits before it gives up: 0 for a model that answers in process
+    without waiting, None when unknown (a sync attempt is then waited for in a worker
+    thread)."""
 
     name: str
     model_id: str
@@ -55,6 +62,7 @@ class Candidate:
     window: int | None = None
     skip_reason: str | None = None
     model: Any = None
+    client_timeout: float | None = None
     # Worked out once here, not on every call: the per-call path reads them.
     direct: BaseChatModel | None = field(init=False, repr=False)
     bound: dict[str, Any] = field(init=False, repr=False)
@@ -224,8 +232,35 @@ def _advance(plan: Plan, result: Any = None, error: BaseException | None = None
         return True, stop.value
 
 
+def bounded_call(call: Callable[[Call], Any], action: Call) -> Any:
+    """``call(action)`` in a worker thread, given up after ``action.timeout`` seconds: the
+    sync path's bound for a model whose own client cannot be told when to give up. The
+    abandoned call finishes in the background and its result is dropped; the thread is a
+    daemon, so it never holds up the process's exit."""
+    context = contextvars.copy_context()
+    future: Future[Any] = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(context.run(call, action))
+        except BaseException as exc:  # handed to the caller, whatever it is
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name=f"localagent-attempt:{action.candidate.name}",
+                     daemon=True).start()
+    try:
+        return future.result(timeout=action.timeout)
+    except FutureTimeout:
+        raise TimeoutError(f"{action.candidate.name}: no answer within "
+                           f"{action.timeout:.1f}s") from None
+
+
 def drive_sync(plan: Plan, call: Callable[[Call], Any]) -> Outcome:
-    """Run a plan on this thread: ``time.sleep`` for waits, ``call`` for provider calls."""
+    """Run a plan on this thread: ``time.sleep`` for waits, ``call`` for provider calls.
+
+    An attempt runs inline when the model's own client gives up within the attempt's
+    timeout (every known provider client, given that timeout by the wrapper); otherwise it
+    is waited for in a worker thread, so the timeout holds as it does on the event loop."""
     done, action = False, next(plan)  # action: an Action until done, then the Outcome
     while not done:
         try:
@@ -233,7 +268,11 @@ def drive_sync(plan: Plan, call: Callable[[Call], Any]) -> Outcome:
                 time.sleep(action.seconds)
                 result: Any = None
             else:
-                result = call(action)
+                own = action.candidate.client_timeout
+                if own is not None and own <= action.timeout:
+                    result = call(action)
+                else:
+                    result = bounded_call(call, action)
         except BaseException as exc:
             done, action = _advance(plan, error=exc)
             continue
@@ -249,6 +288,9 @@ async def drive_async(plan: Plan, call: Callable[[Call], Awaitable[Any]]) -> Out
             if isinstance(action, Sleep):
                 await asyncio.sleep(action.seconds)
                 result: Any = None
+            elif action.candidate.client_timeout == 0.0:
+                # it answers in process without awaiting anything: no timer could cut it short
+                result = await call(action)
             else:
                 async with asyncio.timeout(action.timeout):
                     result = await call(action)
