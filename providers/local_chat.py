@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import threading
 from collections.abc import AsyncIterator, Generator, Iterator, Sequence
 from dataclasses import dataclass
@@ -67,9 +68,19 @@ def amx_build() -> bool:
     return "AMX_INT8 = 1" in info or "AMX = 1" in info
 
 
+def all_cores() -> int:
+    """The CPU cores this process may run on (its affinity: a container's cpuset counts)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # no affinity call on this OS
+        return os.cpu_count() or 1
+
+
 def load(path: str, n_ctx: int, n_threads: int | None, n_gpu_layers: int,
          repack: bool | None = None) -> Loaded:
-    """The process-wide model for these settings, loaded on first use."""
+    """The process-wide model for these settings, loaded on first use. ``n_threads=None``
+    is every core (llama.cpp's own default is half of them)."""
+    n_threads = n_threads or all_cores()
     key = (path, n_ctx, n_threads, n_gpu_layers, repack)
     with _load_lock:
         if key in _loaded:
@@ -107,7 +118,7 @@ class LocalChatModel(BaseChatModel):
     model_name: str = Field("gemma3-270m", alias="model")
     model_path: str
     n_ctx: int = 8192
-    n_threads: int | None = None
+    n_threads: int | None = Field(None, description="None: every core")
     n_gpu_layers: int = 0
     temperature: float = 0.2
     max_tokens: int = 384

@@ -96,6 +96,15 @@ def test_structured_output_through_the_resilient_chain(gguf: str) -> None:
     assert out["raw"].response_metadata["localagent"]["provider"].startswith("local")
 
 
+def test_runs_on_every_core_unless_told_otherwise(gguf: str) -> None:
+    config = ProvidersConfig(providers={"local": ProviderSettings(model_path=gguf,
+                                                                  max_tokens=64)})
+    local = get_chat_model("local", config=config).base_candidates()[0].runnable
+    llama = local.loaded().llama
+    # llama.cpp alone would take half of them
+    assert llama.context_params.n_threads == len(os.sched_getaffinity(0))
+
+
 async def test_agent_subgraph_tool_round_trip(local: LocalChatModel, tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("The secret word is banana.\n")
     agent = build_agent(ModelSource(local))
