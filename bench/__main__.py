@@ -17,11 +17,12 @@ def main(argv: list[str] | None = None) -> int:
 
     from bench.cli_bench import ALL as CLI
     from bench.local_bench import ALL as LOCAL
+    from bench.overhead_bench import ALL as OVERHEAD
     from bench.providers_bench import ALL as PROVIDERS
     from bench.providers_bench import Row
     from bench.sandbox_bench import ALL as SANDBOX
 
-    ALL = {**PROVIDERS, **CLI, **LOCAL, **SANDBOX}
+    ALL = {**OVERHEAD, **PROVIDERS, **CLI, **LOCAL, **SANDBOX}
 
     wanted = [key.strip().upper() for key in args.only.split(",") if key.strip()] or list(ALL)
     rows: list[Row] = []
