@@ -1,29 +1,36 @@
-"""The agent subgraph: a role prompt, a tool loop through the security policy, a result."""
+"""The agent subgraph: a role prompt, a tool loop through the security policy, a result.
+
+The workflow adds it as its ``research_agent`` and ``execute_agent`` nodes (``Send`` targets),
+so Studio draws it and its state can be inspected; its output is the branch's result under
+the workflow's key for the phase."""
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 from langgraph.graph import END, START, StateGraph
 
 from graph.context import WorkflowContext
-from graph.state import AgentState
-from nodes import agent_steps
+from graph.state import AgentInput, AgentOutput, AgentState
+from nodes import agent_steps, branches
 from nodes.models import ModelSource
+from nodes.runnable import node
 
 
-def build_agent(models: ModelSource | None = None, checkpointer: Any = None) -> Any:
+def build_agent(models: ModelSource | None = None, checkpointer: Any = None, *,
+                context_schema: type[WorkflowContext] = WorkflowContext) -> Any:
     models = models or ModelSource()
-    builder = StateGraph(AgentState, context_schema=WorkflowContext)
-    builder.add_node("think", partial(agent_steps.think, models=models))
-    builder.add_node("act", agent_steps.act)
-    builder.add_node("report", partial(agent_steps.report, models=models))
-    builder.add_edge(START, "think")
-    builder.add_conditional_edges("think", agent_steps.route, ["act", "report"])
-    builder.add_edge("act", "think")
-    builder.add_edge("report", END)
+    builder = StateGraph(AgentState, context_schema=context_schema, input_schema=AgentInput,
+                         output_schema=AgentOutput)
+    builder.add_node("start", node(branches.start))
+    builder.add_node("think", node(agent_steps.think, models=models))
+    builder.add_node("act", node(agent_steps.act))
+    builder.add_node("report", node(agent_steps.report, models=models))
+    builder.add_node("finish", node(branches.finish))
+    builder.add_edge(START, "start")
+    builder.add_edge("start", "think")
+    builder.add_conditional_edges("think", agent_steps.after_think, ["act", "report", "finish"])
+    builder.add_conditional_edges("act", agent_steps.after_act, ["think", "finish"])
+    builder.add_edge("report", "finish")
+    builder.add_edge("finish", END)
     return builder.compile(checkpointer=checkpointer, name="agent")
-
-
-graph = build_agent()

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Any, Literal, TypedDict
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
+
+# Studio builds its input/output forms with pydantic, which needs typing_extensions' TypedDict
+# on Python < 3.12.
+from typing_extensions import TypedDict
 
 
 class Scope(BaseModel):
@@ -94,6 +98,8 @@ def merge_list(current: list[Any] | None, update: list[Any] | None) -> list[Any]
 
 
 class WorkflowInput(TypedDict):
+    """What a run starts from: the request in plain words and the codebase's directory."""
+
     request: str
     workspace: str
 
@@ -124,18 +130,33 @@ class WorkflowState(TypedDict, total=False):
     evidence: Annotated[list[dict[str, Any]], operator.add]
 
 
-class AgentState(TypedDict, total=False):
-    """The agent subgraph: one role, one task, a tool loop, a structured result."""
+class AgentInput(TypedDict, total=False):
+    """One branch's assignment (what ``Send`` carries to the agent subgraph)."""
 
-    messages: Annotated[list[Any], operator.add]
     role: str
     task: str
     stream: str
-    phase: str
+    phase: Literal["research", "execute"]
     workspace: str
-    context: str
+
+
+class AgentOutput(TypedDict, total=False):
+    """What a branch hands back: its result under the workflow's key for its phase
+    (``research``, or ``proposals`` and ``done_streams``) and its evidence."""
+
+    result: dict[str, Any]
+    research: Annotated[list[dict[str, Any]], merge_list]
+    proposals: Annotated[list[dict[str, Any]], merge_list]
+    done_streams: Annotated[list[str], merge_list]
+    evidence: Annotated[list[dict[str, Any]], operator.add]
+
+
+class AgentState(AgentInput, AgentOutput, total=False):
+    """The agent subgraph: one role, one task, a tool loop, a structured result."""
+
+    messages: Annotated[list[Any], operator.add]
     steps: int
     step_limit: int
+    seconds: float
+    error: str
     edits: Annotated[list[dict[str, Any]], operator.add]
-    evidence: Annotated[list[dict[str, Any]], operator.add]
-    result: dict[str, Any]

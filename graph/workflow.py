@@ -1,17 +1,17 @@
 """The phase workflow: scope → research → plan → context → execute → integrate → validate
-→ audit → document → readiness. ``graph`` (no checkpointer) is what langgraph.json serves;
-``build_workflow`` compiles the same graph with a checkpointer or an injected model."""
+→ audit → document → readiness. ``build_workflow`` compiles it with a checkpointer and/or an
+injected model; ``graph.served`` is what langgraph.json serves. Every node runs under
+``invoke``/``stream`` and ``ainvoke``/``astream`` (see ``nodes.runnable``)."""
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langgraph.graph import END, START, StateGraph
 
 from graph.agent import build_agent
-from graph.context import WorkflowContext, settings
+from graph.context import WorkflowContext
 from graph.state import WorkflowInput, WorkflowState
 from nodes import (
     context_pack,
@@ -24,34 +24,37 @@ from nodes import (
     scope,
     validate,
 )
-from nodes.branches import run_branch
 from nodes.models import ModelSource
+from nodes.runnable import node
 
 
 def build_workflow(*, model: BaseChatModel | None = None, checkpointer: Any = None,
-                   store: Any = None) -> Any:
-    """The compiled workflow; with ``model``, every node uses it instead of the providers."""
+                   store: Any = None,
+                   context_schema: type[WorkflowContext] = WorkflowContext) -> Any:
+    """The compiled workflow; with ``model``, every node uses it instead of the providers.
+    ``context_schema``: ``WorkflowContext`` or one with other defaults
+    (``graph.context.with_configured_defaults``)."""
     models = ModelSource(model)
-    agent = build_agent(models)
-    g = StateGraph(WorkflowState, context_schema=WorkflowContext, input_schema=WorkflowInput)
-    g.add_node("draft_scope", partial(scope.draft, models=models))
-    g.add_node("confirm_scope", scope.confirm,
+    agent = build_agent(models, context_schema=context_schema)
+    g = StateGraph(WorkflowState, context_schema=context_schema, input_schema=WorkflowInput)
+    g.add_node("draft_scope", node(scope.draft, models=models))
+    g.add_node("confirm_scope", node(scope.confirm),
                destinations=("draft_scope", "research", "finish"))
-    g.add_node("research", research.start)
-    g.add_node("research_agent", partial(run_branch, agent=agent))
-    g.add_node("plan", partial(plan.make_plan, models=models))
-    g.add_node("context", context_pack.build)
-    g.add_node("execute", execute.gate)
-    g.add_node("execute_agent", partial(run_branch, agent=agent))
-    g.add_node("merge", integrate.merge)
-    g.add_node("approve_changes", integrate.approve,
+    g.add_node("research", node(research.start))
+    g.add_node("research_agent", agent)
+    g.add_node("plan", node(plan.make_plan, models=models))
+    g.add_node("context", node(context_pack.build))
+    g.add_node("execute", node(execute.gate))
+    g.add_node("execute_agent", agent)
+    g.add_node("merge", node(integrate.merge))
+    g.add_node("approve_changes", node(integrate.approve),
                destinations=("apply", "validate", "plan", "finish"))
-    g.add_node("apply", integrate.apply)
-    g.add_node("validate", validate.run_checks, destinations=("audit", "research"))
-    g.add_node("audit", partial(review.audit, models=models), destinations=("plan", "document"))
-    g.add_node("document", partial(review.document, models=models))
-    g.add_node("readiness", partial(review.readiness, models=models))
-    g.add_node("finish", report.finish)
+    g.add_node("apply", node(integrate.apply))
+    g.add_node("validate", node(validate.run_checks), destinations=("audit", "research"))
+    g.add_node("audit", node(review.audit, models=models), destinations=("plan", "document"))
+    g.add_node("document", node(review.document, models=models))
+    g.add_node("readiness", node(review.readiness, models=models))
+    g.add_node("finish", node(report.finish))
 
     g.add_edge(START, "draft_scope")
     g.add_edge("draft_scope", "confirm_scope")
@@ -67,7 +70,3 @@ def build_workflow(*, model: BaseChatModel | None = None, checkpointer: Any = No
     g.add_edge("readiness", "finish")
     g.add_edge("finish", END)
     return g.compile(checkpointer=checkpointer, store=store, name="workflow")
-
-
-settings()  # langgraph dev / Studio: read the configuration now, not on the event loop
-graph = build_workflow()

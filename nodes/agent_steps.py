@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from langgraph.runtime import Runtime
 
-from graph.context import WorkflowContext, settings
+from graph.context import WorkflowContext
 from graph.state import AgentFinding, AgentResult, AgentState
-from nodes.models import ModelSource, ask, call_evidence
+from nodes.branches import step, time_left
+from nodes.models import Ask, Chat, ModelSource
+from nodes.runnable import Steps
 from nodes.tools import READ_ONLY, make_tools, run_tool
 from nodes.workspace import context_of, policy_for
 from prompts import Prompt, load_role
 
 PHASE_TOOLS = {"research": READ_ONLY, "execute": (*READ_ONLY, "propose_edit", "run_command")}
 TRANSCRIPT_CHARS = 6000
+STEP_LIMIT = WorkflowContext.agent_step_limit
 
 
 def _tool_names(state: AgentState) -> list[str]:
@@ -27,43 +28,46 @@ def _tool_names(state: AgentState) -> list[str]:
 
 
 def _setup(state: AgentState, runtime: Runtime[WorkflowContext]) -> tuple[Prompt, list[Any]]:
-    """The role and its tools (reads the workspace: runs in a worker thread)."""
+    """The role and its tools."""
     role = load_role(state["role"], state["workspace"])
     policy = policy_for(state["workspace"], runtime)
     return role, make_tools(policy, _tool_names(state), [], state.get("stream", ""))
 
 
-async def think(state: AgentState, runtime: Runtime[WorkflowContext], *,
-                models: ModelSource) -> dict[str, Any]:
-    role, tools = await asyncio.to_thread(_setup, state, runtime)
+@step
+def think(state: AgentState, runtime: Runtime[WorkflowContext], *,
+          models: ModelSource) -> Steps:
+    role, tools = _setup(state, runtime)
     messages = list(state.get("messages") or [])
     new: list[Any] = []
     if not messages:
-        task = state["task"] + (f"\n\n{state['context']}" if state.get("context") else "")
-        new = [SystemMessage(role.body), HumanMessage(task)]
+        new = [SystemMessage(role.body), HumanMessage(state["task"])]
         messages = new
-    model = await models.aget(context_of(runtime), role.model)
+    model = models.get(context_of(runtime), role.model)
     # the first turn must use a tool: an agent looks before it answers
     first = not any(isinstance(m, AIMessage) for m in messages)
     bound = model.bind_tools(tools, tool_choice="any" if first else None) if tools else model
-    started = time.monotonic()
-    response = await bound.ainvoke(messages)
-    if not isinstance(response, AIMessage):
-        response = AIMessage(content=str(response.content))
-    evidence = call_evidence(response, state.get("phase", "agent"), time.monotonic() - started,
-                             stream=state.get("stream", ""))
+    response, evidence = yield Chat(bound, messages, phase=state.get("phase", "agent"),
+                                    stream=state.get("stream", ""), timeout=time_left(state))
     return {"messages": [*new, response], "steps": state.get("steps", 0) + 1,
-            "step_limit": context_of(runtime).agent_step_limit, "evidence": [evidence]}
+            "evidence": [evidence]}
 
 
-def route(state: AgentState) -> Literal["act", "report"]:
+def after_think(state: AgentState) -> Literal["act", "report", "finish"]:
+    if state.get("error"):
+        return "finish"
     last = state["messages"][-1]
-    limit = state.get("step_limit") or settings().workflow.agent_step_limit
+    limit = state.get("step_limit") or STEP_LIMIT
     if isinstance(last, AIMessage) and last.tool_calls and state.get("steps", 0) < limit:
         return "act"
     return "report"
 
 
+def after_act(state: AgentState) -> Literal["think", "finish"]:
+    return "finish" if state.get("error") else "think"
+
+
+@step
 def act(state: AgentState, runtime: Runtime[WorkflowContext]) -> dict[str, Any]:
     """Run every tool call of the last message through the policy, in order."""
     last = state["messages"][-1]
@@ -100,15 +104,16 @@ def _transcript(state: AgentState) -> str:
     return "\n".join(parts)[-TRANSCRIPT_CHARS:]
 
 
-async def report(state: AgentState, runtime: Runtime[WorkflowContext], *,
-                 models: ModelSource) -> dict[str, Any]:
+@step
+def report(state: AgentState, runtime: Runtime[WorkflowContext], *,
+           models: ModelSource) -> Steps:
     """Ask for the structured result of the work above."""
-    role = await asyncio.to_thread(load_role, state["role"], state["workspace"])
-    model = await models.aget(context_of(runtime), role.model)
+    role = load_role(state["role"], state["workspace"])
+    model = models.get(context_of(runtime), role.model)
     prompt = (f"Your task was: {state['task'][:1500]}\n\nWhat happened:\n{_transcript(state)}\n\n"
               f"Report what you found or did.")
-    finding, evidence = await ask(model, AgentFinding, prompt, phase=state.get("phase", ""))
-    evidence["stream"] = state.get("stream", "")
+    finding, evidence = yield Ask(model, AgentFinding, prompt, phase=state.get("phase", ""),
+                                  stream=state.get("stream", ""), timeout=time_left(state))
     result = AgentResult(stream=state.get("stream", ""), role=state["role"],
                          phase="execute" if state.get("phase") == "execute" else "research",
                          summary=finding.summary, findings=finding.findings,

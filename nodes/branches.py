@@ -1,37 +1,77 @@
-"""Running one agent branch (a Send target): failures and timeouts become failed results."""
+"""One agent branch (a ``Send`` to the agent subgraph) from start to finish: it announces
+itself, keeps to its time budget, and ends in a result under the workflow's key for its phase.
+A step that fails or runs out of time ends the branch with a failed result instead of failing
+the run."""
 
 from __future__ import annotations
 
-import asyncio
+import functools
+import time
+from collections.abc import Callable
 from typing import Any
 
+from langgraph.errors import GraphBubbleUp
 from langgraph.runtime import Runtime
 
 from graph.context import WorkflowContext
-from graph.state import AgentResult
+from graph.state import AgentResult, AgentState
 from nodes.progress import emit
+from nodes.runnable import Steps, steps_of
+from nodes.workspace import context_of
 
-BRANCH_TIMEOUT = 900.0
+BRANCH_SECONDS = 900.0
 RESULT_KEYS = {"research": "research", "execute": "proposals"}
 
 
-async def run_branch(payload: dict[str, Any], runtime: Runtime[WorkflowContext], *,
-                     agent: Any) -> dict[str, Any]:
-    phase, stream = payload["phase"], payload["stream"]
-    emit(runtime, "branch_started", phase=phase, stream=stream, role=payload["role"])
-    evidence: list[dict[str, Any]] = []
-    try:
-        out = await asyncio.wait_for(agent.ainvoke(payload, context=runtime.context),
-                                     timeout=BRANCH_TIMEOUT)
-        result = AgentResult.model_validate(out["result"])
-        evidence = list(out.get("evidence") or [])
-    except Exception as exc:
-        reason = "timed out" if isinstance(exc, TimeoutError) else f"{type(exc).__name__}"
-        result = AgentResult(stream=stream, role=payload["role"], phase=phase, status="failed",
-                             error=f"{reason}: {exc}"[:1000])
+def start(state: AgentState, runtime: Runtime[WorkflowContext]) -> dict[str, Any]:
+    emit(runtime, "branch_started", phase=state["phase"], stream=state["stream"],
+         role=state["role"])
+    return {"step_limit": context_of(runtime).agent_step_limit, "seconds": 0.0}
+
+
+def time_left(state: AgentState) -> float:
+    """Seconds of the branch's budget not yet spent in its steps (a model call gets at most
+    this long; time the process was not running, e.g. before a resume, does not count)."""
+    return max(0.0, BRANCH_SECONDS - state.get("seconds", 0.0))
+
+
+def step(fn: Callable[..., Any]) -> Callable[..., Steps]:
+    """Wrap an agent step: its time is added to the branch's, and an exception (a provider
+    outage, a timeout) becomes the branch's ``error``, which routes it to ``finish``."""
+
+    @functools.wraps(fn)
+    def run(state: AgentState, runtime: Runtime[WorkflowContext], **kwargs: Any) -> Steps:
+        started = time.monotonic()
+        try:
+            if time_left(state) <= 0:
+                raise TimeoutError(f"the branch used its {BRANCH_SECONDS:g} s")
+            update = dict((yield from steps_of(fn(state, runtime, **kwargs))))
+        except GraphBubbleUp:
+            raise
+        except Exception as exc:
+            reason = "timed out" if isinstance(exc, TimeoutError) else type(exc).__name__
+            update = {"error": f"{reason}: {exc}"[:1000] if str(exc) else reason}
+        update["seconds"] = round(state.get("seconds", 0.0) + time.monotonic() - started, 3)
+        return update
+
+    return run
+
+
+def finish(state: AgentState, runtime: Runtime[WorkflowContext]) -> dict[str, Any]:
+    """The branch's result (failed if a step failed) where the workflow collects it."""
+    phase, stream = state["phase"], state["stream"]
+    if state.get("error") or not state.get("result"):
+        result = AgentResult(stream=stream, role=state["role"], phase=phase, status="failed",
+                             error=state.get("error") or "the agent ended without a result")
+    else:
+        result = AgentResult.model_validate(state["result"])
     emit(runtime, "branch_finished", phase=phase, stream=stream, status=result.status,
          error=result.error)
-    update: dict[str, Any] = {RESULT_KEYS[phase]: [result.model_dump()], "evidence": evidence}
+    dumped = result.model_dump()
+    timing = {"kind": "branch", "phase": phase, "stream": stream, "status": result.status,
+              "seconds": state.get("seconds", 0.0), "ended_at": time.time()}
+    update: dict[str, Any] = {"result": dumped, RESULT_KEYS[phase]: [dumped],
+                              "evidence": [timing]}
     if phase == "execute":
         update["done_streams"] = [stream]
     return update

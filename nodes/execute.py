@@ -15,7 +15,7 @@ from nodes.workspace import context_of
 from prompts import load_prompt
 
 
-async def gate(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> dict[str, Any]:
+def gate(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> dict[str, Any]:
     done = set(state.get("done_streams") or [])
     total = len(state.get("plan", {}).get("streams", []))
     if context_of(runtime).runs(4):

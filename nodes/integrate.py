@@ -43,7 +43,7 @@ def merge(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> dict[str, 
                         "diff": "".join(f["diff"] for f in files)}}
 
 
-async def approve(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> Command[Any]:
+def approve(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> Command[Any]:
     """Interrupt with the diff unless auto-approve; feedback re-plans, a no skips applying."""
     changes = state.get("changes") or {}
     if not changes.get("files"):

@@ -1,20 +1,21 @@
-"""Where nodes get their chat model, and how a model call becomes evidence."""
+"""Where nodes get their chat model, the model requests they yield (``Ask`` for a structured
+answer, ``Chat`` for an agent's turn), and how a model call becomes evidence."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
 import time
-from typing import Any, Protocol, TypeVar
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.runnables import Runnable
 from pydantic import BaseModel
 
 from graph.context import settings
 from prompts import load_prompt
-
-T = TypeVar("T", bound=BaseModel)
 
 
 class HasProvider(Protocol):
@@ -55,16 +56,18 @@ class ModelSource:
 
 def call_evidence(message: AIMessage, phase: str, seconds: float, *,
                   stream: str = "") -> dict[str, Any]:
-    """Provider, tokens, cost and latency of one model call."""
+    """Provider, model, tokens, cost and latency of one model call."""
     usage: dict[str, Any] = dict(message.usage_metadata or {})
-    meta = (message.response_metadata or {}).get("localagent", {})
-    return {"kind": "model_call", "phase": phase, "stream": stream,
-            "provider": meta.get("provider") or (message.response_metadata or {}).get(
-                "model_name", "model"),
-            "input_tokens": usage.get("input_tokens", 0),
-            "output_tokens": usage.get("output_tokens", 0),
-            "cost": meta.get("cost", 0.0), "cached": meta.get("cached", False),
-            "seconds": round(seconds, 3)}
+    metadata = message.response_metadata or {}
+    meta = metadata.get("localagent", {})
+    evidence = {"kind": "model_call", "phase": phase, "stream": stream,
+                "provider": meta.get("provider") or metadata.get("model_name", "model"),
+                "model": meta.get("model") or metadata.get("model_name"),
+                "input_tokens": usage.get("input_tokens", 0),
+                "output_tokens": usage.get("output_tokens", 0),
+                "cost": meta.get("cost", 0.0), "cached": meta.get("cached", False),
+                "seconds": round(seconds, 3)}
+    return evidence
 
 
 async def render(name: str, **values: Any) -> str:
@@ -72,18 +75,65 @@ async def render(name: str, **values: Any) -> str:
     return (await asyncio.to_thread(load_prompt, name)).render(**values)
 
 
-async def ask(model: BaseChatModel, schema: type[T], prompt: str, *, phase: str,
-              system: str | None = None) -> tuple[T, dict[str, Any]]:
-    """A structured answer and the evidence of the call."""
-    messages: list[BaseMessage] = [HumanMessage(prompt)]
-    if system:
-        messages.insert(0, SystemMessage(system))
-    started = time.monotonic()
-    out: Any = await model.with_structured_output(schema, include_raw=True).ainvoke(messages)
-    raw, parsed = out["raw"], out["parsed"]
-    if parsed is None:
-        raise ValueError(f"{phase}: the model's answer did not parse as {schema.__name__}: "
-                         f"{out.get('parsing_error')}")
-    if isinstance(parsed, dict):
-        parsed = schema.model_validate(parsed)
-    return parsed, call_evidence(raw, phase, time.monotonic() - started)
+@dataclass
+class Ask:
+    """Yielded by a node for a structured answer; the node receives ``(answer, evidence)``."""
+
+    model: BaseChatModel
+    schema: type[BaseModel]
+    prompt: str
+    phase: str
+    stream: str = ""
+    system: str | None = None
+    timeout: float | None = None
+
+    def _runnable(self) -> tuple[Runnable[Any, Any], list[BaseMessage]]:
+        messages: list[BaseMessage] = [HumanMessage(self.prompt)]
+        if self.system:
+            messages.insert(0, SystemMessage(self.system))
+        return self.model.with_structured_output(self.schema, include_raw=True), messages
+
+    def invoke(self) -> tuple[Any, dict[str, Any]]:
+        runnable, messages = self._runnable()
+        started = time.monotonic()
+        return self._settle(runnable.invoke(messages), time.monotonic() - started)
+
+    async def ainvoke(self) -> tuple[Any, dict[str, Any]]:
+        runnable, messages = self._runnable()
+        started = time.monotonic()
+        return self._settle(await runnable.ainvoke(messages), time.monotonic() - started)
+
+    def _settle(self, out: Any, seconds: float) -> tuple[Any, dict[str, Any]]:
+        raw, parsed = out["raw"], out["parsed"]
+        if parsed is None:
+            raise ValueError(f"{self.phase}: the model's answer did not parse as "
+                             f"{self.schema.__name__}: {out.get('parsing_error')}")
+        if isinstance(parsed, dict):
+            parsed = self.schema.model_validate(parsed)
+        return parsed, call_evidence(raw, self.phase, seconds, stream=self.stream)
+
+
+@dataclass
+class Chat:
+    """Yielded by a node for a free answer (an agent's turn, tools bound); the node receives
+    ``(message, evidence)``."""
+
+    model: Runnable[Any, Any]
+    messages: list[BaseMessage]
+    phase: str
+    stream: str = ""
+    timeout: float | None = None
+
+    def invoke(self) -> tuple[AIMessage, dict[str, Any]]:
+        started = time.monotonic()
+        return self._settle(self.model.invoke(self.messages), time.monotonic() - started)
+
+    async def ainvoke(self) -> tuple[AIMessage, dict[str, Any]]:
+        started = time.monotonic()
+        return self._settle(await self.model.ainvoke(self.messages),
+                            time.monotonic() - started)
+
+    def _settle(self, response: Any, seconds: float) -> tuple[AIMessage, dict[str, Any]]:
+        if not isinstance(response, AIMessage):
+            response = AIMessage(content=str(response.content))
+        return response, call_evidence(response, self.phase, seconds, stream=self.stream)

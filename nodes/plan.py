@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
-from typing import Any
 
 from langgraph.runtime import Runtime
 
 from graph.context import WorkflowContext
 from graph.state import Override, Plan, Stream, WorkflowState
 from localagent.security import PolicyDenied
-from nodes.models import ModelSource, ask
+from nodes.models import Ask, ModelSource
 from nodes.progress import phase
+from nodes.runnable import Steps
 from nodes.workspace import context_of, policy_for
 from prompts import load_prompt, roles
 
@@ -64,13 +63,13 @@ def _prompt(state: WorkflowState, context: WorkflowContext) -> str:
 
 
 @phase("plan", 2)
-async def make_plan(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
-                    models: ModelSource) -> dict[str, Any]:
+def make_plan(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
+              models: ModelSource) -> Steps:
     context = context_of(runtime)
     reset = {"done_streams": Override([]), "proposals": Override([])}
     if not context.runs(2):
         return {"plan": Plan().model_dump(), **reset}
-    prompt = await asyncio.to_thread(_prompt, state, context)
-    plan, evidence = await ask(await models.aget(context), Plan, prompt, phase="plan")
-    tidied = await asyncio.to_thread(tidy, plan, state, runtime)
-    return {"plan": tidied.model_dump(), "evidence": [evidence], **reset}
+    plan, evidence = yield Ask(models.get(context), Plan, _prompt(state, context),
+                               phase="plan")
+    return {"plan": tidy(plan, state, runtime).model_dump(), "evidence": [evidence],
+            **reset}

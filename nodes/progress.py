@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
-import inspect
 import time
 from collections.abc import Callable
 from typing import Any
 
+from langgraph.errors import GraphBubbleUp
 from langgraph.runtime import Runtime
 from langgraph.types import Command
+
+from nodes.runnable import Steps, steps_of
 
 Node = Callable[..., Any]
 
@@ -22,38 +23,31 @@ def emit(runtime: Runtime[Any], event: str, **data: Any) -> None:
         runtime.stream_writer({"event": event, **data})
 
 
-def phase(name: str, number: int) -> Callable[[Node], Node]:
-    """Wrap a node: phase started/finished events and a timing entry in the evidence.
+def phase(name: str, number: int) -> Callable[[Node], Callable[..., Steps]]:
+    """Wrap a node (plain or yielding model requests; see ``nodes.runnable``): phase
+    started/finished events, a timing entry in the evidence, the report written on failure,
+    and a ``phase_skipped`` event when the run leaves the phase out (the node then returns
+    its defaults)."""
 
-    A sync node (file and command work) runs in a worker thread, so the event loop never
-    blocks; an async node (a model call) is awaited."""
-
-    def wrap(node: Node) -> Node:
-        is_async = inspect.iscoroutinefunction(node)
-
-        async def call(state: dict[str, Any], runtime: Runtime[Any], **kwargs: Any) -> Any:
-            if is_async:
-                return await node(state, runtime, **kwargs)
-            return await asyncio.to_thread(node, state, runtime, **kwargs)
-
+    def wrap(node: Node) -> Callable[..., Steps]:
         @functools.wraps(node)
-        async def run(state: dict[str, Any], runtime: Runtime[Any], **kwargs: Any) -> Any:
+        def run(state: dict[str, Any], runtime: Runtime[Any], **kwargs: Any) -> Steps:
             context = runtime.context
             if context is not None and not context.runs(number):
-                emit(runtime, "phase_skipped", phase=name)  # the node returns its defaults
-                return await call(state, runtime, **kwargs)
+                emit(runtime, "phase_skipped", phase=name)
+                return (yield from steps_of(node(state, runtime, **kwargs)))
             emit(runtime, "phase_started", phase=name)
             started = time.monotonic()
             try:
-                update = await call(state, runtime, **kwargs)
+                update = yield from steps_of(node(state, runtime, **kwargs))
+            except GraphBubbleUp:
+                raise  # an interrupt or a command for the parent: control flow
             except Exception as exc:
-                if type(exc).__name__ in ("GraphInterrupt", "ParentCommand"):
-                    raise  # control flow, not a failure
                 emit(runtime, "phase_failed", phase=name, error=str(exc)[:500])
                 from nodes.report import write_report
 
-                await asyncio.to_thread(write_report, state,  # type: ignore[arg-type]
-                                        status="failed", error=f"{name}: {exc}")
+                write_report(state, status="failed",  # type: ignore[arg-type]
+                             error=f"{name}: {exc}")
                 raise
             seconds = round(time.monotonic() - started, 3)
             emit(runtime, "phase_finished", phase=name, seconds=seconds)

@@ -23,7 +23,7 @@ AREAS = {
 RESEARCHER = "codebase-research-analyst"
 
 
-async def start(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> dict[str, Any]:
+def start(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> dict[str, Any]:
     """Clear earlier research (a validation loop starts over with the failure as input)."""
     emit(runtime, "phase_started" if context_of(runtime).runs(1) else "phase_skipped",
          phase="research")

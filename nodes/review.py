@@ -10,9 +10,11 @@ from pydantic import BaseModel
 
 from graph.context import WorkflowContext, settings
 from graph.state import AuditReport, DocUpdate, Readiness, WorkflowState
-from nodes.models import ModelSource, ask, render
+from nodes.models import Ask, ModelSource
 from nodes.progress import phase
+from nodes.runnable import Steps
 from nodes.workspace import context_of
+from prompts import load_prompt
 
 DIFF_CHARS = 6000
 
@@ -25,17 +27,16 @@ def _validation_text(state: WorkflowState) -> dict[str, Any]:
 
 
 @phase("audit", 7)
-async def audit(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
-                models: ModelSource) -> Command[Any]:
+def audit(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
+          models: ModelSource) -> Steps:
     context = context_of(runtime)
     if not context.runs(7):
         return Command(goto="document")
-    prompt = await render("phases/audit",
+    prompt = load_prompt("phases/audit").render(
         scope=state.get("scope", {}),
         diff=(state.get("changes") or {}).get("diff", "")[:DIFF_CHARS] or "(no change)",
         validation=_validation_text(state))
-    report, evidence = await ask(await models.aget(context), AuditReport, prompt,
-                                 phase="audit")
+    report, evidence = yield Ask(models.get(context), AuditReport, prompt, phase="audit")
     update: dict[str, Any] = {"audit": report.model_dump(), "evidence": [evidence]}
     loops = state.get("audit_loops", 0)
     if report.replan and report.lessons and loops < settings().workflow.max_audit_loops:
@@ -45,30 +46,30 @@ async def audit(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
     return Command(goto="document", update=update)
 
 
-async def _summary(runtime: Runtime[WorkflowContext], models: ModelSource, number: int,
-                   name: str, schema: type[BaseModel], key: str, **values: Any
-                   ) -> dict[str, Any]:
+def _summary(runtime: Runtime[WorkflowContext], models: ModelSource, number: int,
+             name: str, schema: type[BaseModel], key: str, **values: Any) -> Steps:
     """Phases 8 and 9: one structured answer stored under ``key`` (nothing if disabled)."""
     context = context_of(runtime)
     if not context.runs(number):
         return {}
-    prompt = await render(f"phases/{name}", **values)
-    answer, evidence = await ask(await models.aget(context), schema, prompt, phase=name)
+    prompt = load_prompt(f"phases/{name}").render(**values)
+    answer, evidence = yield Ask(models.get(context), schema, prompt, phase=name)
     return {key: answer.model_dump(), "evidence": [evidence]}
 
 
 @phase("document", 8)
-async def document(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
-                   models: ModelSource) -> dict[str, Any]:
-    return await _summary(runtime, models, 8, "document", DocUpdate, "docs",
-                          scope=state.get("scope", {}),
-                          files=(state.get("applied") or {}).get("paths", []),
-                          audit=state.get("audit", {}))
+def document(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
+             models: ModelSource) -> Steps:
+    return (yield from _summary(runtime, models, 8, "document", DocUpdate, "docs",
+                                scope=state.get("scope", {}),
+                                files=(state.get("applied") or {}).get("paths", []),
+                                audit=state.get("audit", {})))
 
 
 @phase("readiness", 9)
-async def readiness(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
-                    models: ModelSource) -> dict[str, Any]:
-    return await _summary(runtime, models, 9, "readiness", Readiness, "readiness",
-                          scope=state.get("scope", {}), validation=_validation_text(state),
-                          audit=state.get("audit", {}))
+def readiness(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
+              models: ModelSource) -> Steps:
+    return (yield from _summary(runtime, models, 9, "readiness", Readiness, "readiness",
+                                scope=state.get("scope", {}),
+                                validation=_validation_text(state),
+                                audit=state.get("audit", {})))

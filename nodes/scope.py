@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -11,8 +10,9 @@ from langgraph.types import Command, interrupt
 from graph.context import WorkflowContext
 from graph.state import Scope, WorkflowState
 from nodes.decisions import parse_decision
-from nodes.models import ModelSource, ask
+from nodes.models import Ask, ModelSource
 from nodes.progress import phase
+from nodes.runnable import Steps
 from nodes.workspace import context_of, policy_for
 from prompts import load_prompt
 
@@ -26,17 +26,17 @@ def _prompt(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> str:
 
 
 @phase("scope", 0)
-async def draft(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
-                models: ModelSource) -> dict[str, Any]:
+def draft(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
+          models: ModelSource) -> Steps:
     context = context_of(runtime)
     if not context.runs(0):
         return {"scope": Scope(summary=state["request"]).model_dump(), "status": "running"}
-    prompt = await asyncio.to_thread(_prompt, state, runtime)
-    scope, evidence = await ask(await models.aget(context), Scope, prompt, phase="scope")
+    prompt = _prompt(state, runtime)
+    scope, evidence = yield Ask(models.get(context), Scope, prompt, phase="scope")
     return {"scope": scope.model_dump(), "status": "running", "evidence": [evidence]}
 
 
-async def confirm(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> Command[Any]:
+def confirm(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> Command[Any]:
     """Interrupt for confirmation (unless auto-approve); feedback goes back to draft."""
     context = context_of(runtime)
     if context.auto_approve or not context.runs(0):

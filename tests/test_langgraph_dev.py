@@ -63,7 +63,8 @@ def server(tmp_path: Path, httpserver: HTTPServer) -> Iterator[str]:
     home = tmp_path / "server"  # its .langgraph_api state stays out of the repository
     home.mkdir()
     (home / "langgraph.json").write_text(_config_at(home))
-    env = {**os.environ, "LANGGRAPH_CLI_NO_ANALYTICS": "1", "LANGSMITH_TRACING": "false"}
+    env = {**os.environ, "LANGGRAPH_CLI_NO_ANALYTICS": "1", "LANGSMITH_TRACING": "false",
+           "LOCALAGENT_WORKFLOW__AGENT_STEP_LIMIT": "5"}  # a configured value
     langgraph = Path(sys.executable).parent / "langgraph"
     with log.open("wb") as out:
         proc = subprocess.Popen(
@@ -91,6 +92,26 @@ def _interrupts(state: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
+async def _assert_schemas(client: Any, workflow_id: str) -> None:
+    """Studio's forms: input, output and state schemas for both graphs; the context schema
+    shows each field's default, with the configured value where one is configured."""
+    schemas = await client.assistants.get_schemas(workflow_id)
+    assert set(schemas["input_schema"]["properties"]) == {"request", "workspace"}
+    assert {"status", "report_path", "applied"} <= set(schemas["output_schema"]["properties"])
+    assert {"scope", "plan", "evidence"} <= set(schemas["state_schema"]["properties"])
+    context = schemas["context_schema"]["properties"]
+    assert context["agent_step_limit"]["default"] == 5  # configured
+    assert context["max_parallel_agents"]["default"] == 2  # the config model's default
+    assert context["auto_approve"]["default"] is False
+    assert context["phases"]["default"] == list(range(10))
+    agent = (await client.assistants.search(graph_id="agent"))[0]["assistant_id"]
+    schemas = await client.assistants.get_schemas(agent)
+    assert {"role", "task", "stream", "phase", "workspace"} == set(
+        schemas["input_schema"]["properties"])
+    assert {"result", "evidence"} <= set(schemas["output_schema"]["properties"])
+    assert {"messages", "steps"} <= set(schemas["state_schema"]["properties"])
+
+
 async def test_workflow_runs_and_resumes_through_langgraph_dev(
         server: str, httpserver: HTTPServer, tmp_path: Path) -> None:
     from langgraph_sdk import get_client
@@ -105,9 +126,17 @@ async def test_workflow_runs_and_resumes_through_langgraph_dev(
     assert assistants, "langgraph dev does not serve the workflow graph"
     assert await client.assistants.search(graph_id="agent")
     assert await client.assistants.search(graph_id="chat")
-    graph_info = await client.assistants.get_graph(assistants[0]["assistant_id"])
+    workflow_id = assistants[0]["assistant_id"]
+    graph_info = await client.assistants.get_graph(workflow_id)
     assert {"draft_scope", "confirm_scope", "research", "plan", "execute", "validate",
             "audit", "document", "readiness"} <= {n["id"] for n in graph_info["nodes"]}
+    # the agent subgraph is a real node: drawn with xray, listed as a subgraph
+    drawn = {n["id"] for n in (await client.assistants.get_graph(workflow_id,
+                                                                 xray=True))["nodes"]}
+    assert {"research_agent:think", "execute_agent:act", "execute_agent:finish"} <= drawn
+    assert {"research_agent", "execute_agent"} <= set(
+        await client.assistants.get_subgraphs(workflow_id))
+    await _assert_schemas(client, workflow_id)
 
     thread = (await client.threads.create())["thread_id"]
     context = {"auto_approve": False, "max_parallel_agents": 2, "max_iterations": 1}

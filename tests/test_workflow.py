@@ -57,12 +57,12 @@ async def run(graph: Any, payload: Any, thread: str, context: WorkflowContext
     events: list[dict[str, Any]] = []
     interrupts: list[Any] = []
     with no_blocking():
-        async for mode, chunk in graph.astream(payload, config, context=context,
-                                               stream_mode=["custom", "updates"],
-                                               durability="sync"):
+        async for namespace, mode, chunk in graph.astream(
+                payload, config, context=context, stream_mode=["custom", "updates"],
+                durability="sync", subgraphs=True):
             if mode == "custom":
                 events.append(chunk)
-            elif "__interrupt__" in chunk:
+            elif not namespace and "__interrupt__" in chunk:
                 interrupts.extend(chunk["__interrupt__"])
     return interrupts, events
 

@@ -107,12 +107,13 @@ async def drive(graph: Any, payload: Any, config: dict[str, Any], context: Any,
     thread = str(config["configurable"]["thread_id"])
     view.start()
     try:
-        async for mode, chunk in graph.astream(payload, config, context=context,
-                                               stream_mode=["custom", "updates"],
-                                               durability="sync"):
+        # subgraphs: the agent branches' progress events come from inside them
+        async for namespace, mode, chunk in graph.astream(
+                payload, config, context=context, stream_mode=["custom", "updates"],
+                durability="sync", subgraphs=True):
             if mode == "custom" and isinstance(chunk, dict):
                 view.event(chunk)
-            elif mode == "updates" and isinstance(chunk, dict):
+            elif mode == "updates" and not namespace and isinstance(chunk, dict):
                 view.update(chunk)
     except Exception as exc:
         from localagent.redact import scrub

@@ -148,7 +148,8 @@ def _context(settings: Settings, *, spec: str | None, yes: bool | None,
     if yes:
         values["auto_approve"] = True
     known = WorkflowContext.__dataclass_fields__
-    return WorkflowContext(**{k: v for k, v in values.items() if k in known})
+    return WorkflowContext.from_settings(settings.workflow,
+                                         **{k: v for k, v in values.items() if k in known})
 
 
 def _check_stream(ctx: typer.Context, stream: bool) -> None:
