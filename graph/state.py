@@ -97,6 +97,22 @@ def merge_list(current: list[Any] | None, update: list[Any] | None) -> list[Any]
     return [*(current or []), *(update or [])]
 
 
+def record_applied(current: dict[str, Any] | None, update: dict[str, Any] | None
+                   ) -> dict[str, Any]:
+    """Reducer for ``applied``: every change set written during the run is kept (a validate
+    loop may apply a second one); ``status`` says what the latest attempt did, ``paths`` are
+    all the files changed."""
+    kept = dict(current or {"status": "none", "paths": [], "sets": []})
+    if not update:
+        return kept
+    sets = list(kept.get("sets") or [])
+    if update.get("id") or update.get("status") == "failed":
+        sets.append(update)
+    paths = list(kept.get("paths") or [])
+    paths += [p for p in update.get("paths") or [] if p not in paths]
+    return {"status": update.get("status", "none"), "paths": paths, "sets": sets}
+
+
 class WorkflowInput(TypedDict):
     """What a run starts from: the request in plain words and the codebase's directory."""
 
@@ -118,7 +134,7 @@ class WorkflowState(TypedDict, total=False):
     done_streams: Annotated[list[str], merge_list]
     proposals: Annotated[list[dict[str, Any]], merge_list]
     changes: dict[str, Any]
-    applied: dict[str, Any]
+    applied: Annotated[dict[str, Any], record_applied]
     validation: dict[str, Any]
     iteration: int
     audit: dict[str, Any]

@@ -14,10 +14,14 @@ from langgraph.runtime import Runtime
 from graph.context import WorkflowContext
 from graph.state import WorkflowState
 from localagent.atomic import atomic_write
-from localagent.redact import scrub, scrub_data
+from localagent.redact import scrub_data
 from nodes.progress import emit
+from nodes.report_text import markdown
 
 RUNS_DIR = ".localagent/runs"
+BRANCH_PHASES = ("research", "execute")
+PHASE_ORDER = ("scope", "research", "plan", "context", "execute", "integrate", "apply",
+               "validate", "audit", "document", "readiness")
 
 
 def thread_id() -> str:
@@ -29,82 +33,84 @@ def thread_id() -> str:
         return "no-thread"
 
 
+def _wall_seconds(branches: list[dict[str, Any]]) -> float:
+    """The time at least one of these branches was working (parallel ones overlap)."""
+    spans = sorted((b["ended_at"] - b["seconds"], b["ended_at"]) for b in branches
+                   if b.get("ended_at") is not None)
+    total, reach = 0.0, float("-inf")
+    for begin, end in spans:
+        if end > reach:
+            total += end - max(begin, reach)
+            reach = end
+    return round(total, 3)
+
+
+def phase_seconds(evidence: list[dict[str, Any]]) -> dict[str, float]:
+    """Seconds per phase, summed over the run's loops; the branch phases count the time
+    their branches ran."""
+    seconds: dict[str, float] = defaultdict(float)
+    for item in evidence:
+        if item.get("kind") == "timing":
+            seconds[item["phase"]] += float(item.get("seconds") or 0)
+    for name in BRANCH_PHASES:
+        branches = [e for e in evidence if e.get("kind") == "branch" and e["phase"] == name]
+        if branches:
+            seconds[name] = _wall_seconds(branches)
+    ordered = sorted(seconds, key=lambda n: PHASE_ORDER.index(n) if n in PHASE_ORDER else 99)
+    return {name: round(seconds[name], 3) for name in ordered}
+
+
 def usage(evidence: list[dict[str, Any]]) -> dict[str, Any]:
     calls = [e for e in evidence if e.get("kind") == "model_call"]
     by_provider: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    by_phase: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for call in calls:
         totals = by_provider[str(call.get("provider"))]
         totals["calls"] += 1
         for key in ("input_tokens", "output_tokens", "cost"):
             totals[key] += float(call.get(key) or 0)
+        by_phase[str(call.get("phase"))][str(call.get("provider"))] += 1
     return {"model_calls": len(calls),
             "input_tokens": int(sum(c.get("input_tokens") or 0 for c in calls)),
             "output_tokens": int(sum(c.get("output_tokens") or 0 for c in calls)),
             "cost": round(sum(float(c.get("cost") or 0) for c in calls), 6),
             "by_provider": {k: dict(v) for k, v in by_provider.items()},
+            "models_by_phase": {k: dict(v) for k, v in by_phase.items()},
             "tool_calls": sum(1 for e in evidence if e.get("kind") == "tool_call"),
             "commands": [e for e in evidence if e.get("kind") == "command"],
-            "phase_seconds": {e["phase"]: e["seconds"] for e in evidence
-                              if e.get("kind") == "timing"}}
+            "phase_seconds": phase_seconds(evidence)}
+
+
+def checks_failing(state: WorkflowState) -> bool:
+    validation = state.get("validation") or {}
+    return bool(validation) and not validation.get("skipped") and not validation.get(
+        "passed", True)
+
+
+def _branches(state: WorkflowState, evidence: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    seconds = {(e["phase"], e["stream"]): e.get("seconds") for e in evidence
+               if e.get("kind") == "branch"}
+    return [{**{k: r.get(k) for k in ("phase", "stream", "role", "status", "summary", "error")},
+             "seconds": seconds.get((r.get("phase"), r.get("stream")))}
+            for r in [*(state.get("research") or []), *(state.get("proposals") or [])]]
 
 
 def build(state: WorkflowState, status: str, error: str | None) -> dict[str, Any]:
-    branches = [{k: r.get(k) for k in ("phase", "stream", "role", "status", "summary", "error")}
-                for r in [*(state.get("research") or []), *(state.get("proposals") or [])]]
+    evidence = list(state.get("evidence") or [])
+    failing = status == "done" and checks_failing(state)
     return scrub_data({
-        "thread_id": thread_id(), "status": status, "error": error,
+        "thread_id": thread_id(), "status": status,
+        "outcome": "done, checks failing" if failing else status,
+        "checks_failing": failing, "error": error,
         "request": state.get("request"), "workspace": state.get("workspace"),
-        "scope": state.get("scope"), "plan": state.get("plan"), "branches": branches,
+        "scope": state.get("scope"), "plan": state.get("plan"),
+        "branches": _branches(state, evidence),
         "changes": {"files": [f["path"] for f in (state.get("changes") or {}).get("files", [])],
                     "conflicts": (state.get("changes") or {}).get("conflicts", [])},
         "applied": state.get("applied"), "validation": state.get("validation"),
         "iterations": state.get("iteration", 0), "audit": state.get("audit"),
         "docs": state.get("docs"), "readiness": state.get("readiness"),
-        "usage": usage(state.get("evidence") or [])})
-
-
-def markdown(report: dict[str, Any], diff: str) -> str:
-    lines = [f"# LocalAgent run {report['thread_id']}", "",
-             f"- status: **{report['status']}**", f"- request: {report['request']}",
-             f"- workspace: `{report['workspace']}`"]
-    if report["error"]:
-        lines.append(f"- error: {report['error']}")
-    scope = report.get("scope") or {}
-    lines += ["", "## Scope", "", scope.get("summary", "(none)"), ""]
-    lines += [f"- goal: {g}" for g in scope.get("goals", [])]
-    lines += [f"- check: {c}" for c in scope.get("acceptance_checks", [])]
-    lines += ["", "## Streams and branches", ""]
-    lines += [f"- [{b['phase']}] {b['stream']} ({b['role']}): {b['status']} - "
-              f"{b['error'] or b['summary']}" for b in report["branches"]] or ["(none)"]
-    applied = report.get("applied") or {}
-    lines += ["", "## Changes", "", f"applied: {applied.get('status', 'none')}"]
-    lines += [f"- `{p}`" for p in applied.get("paths", [])]
-    lines += [f"- conflict: {c}" for c in report["changes"]["conflicts"]]
-    if applied.get("backup"):
-        lines.append(f"- backups: `{applied['backup']}`")
-    if diff:
-        lines += ["", "```diff", scrub(diff)[:20000], "```"]
-    validation = report.get("validation") or {}
-    lines += ["", "## Validation", "", f"passed: {validation.get('passed')}"]
-    lines += [f"- `{c['command']}` exit {c['exit_code']}" for c in validation.get("checks", [])]
-    audit = report.get("audit") or {}
-    lines += ["", "## Audit", "", f"passed: {audit.get('passed')}"]
-    lines += [f"- {f}" for f in audit.get("findings", [])]
-    docs = report.get("docs") or {}
-    if docs:
-        lines += ["", "## Documentation", "", docs.get("changelog_entry", "")]
-        lines += [f"- {n}" for n in docs.get("doc_notes", [])]
-    ready = report.get("readiness") or {}
-    if ready:
-        lines += ["", "## Readiness", "", f"ready: {ready.get('ready')}",
-                  ready.get("summary", "")]
-        lines += [f"- risk: {r}" for r in ready.get("risks", [])]
-    use = report["usage"]
-    lines += ["", "## Usage", "", f"- model calls: {use['model_calls']}",
-              f"- tokens: {use['input_tokens']} in, {use['output_tokens']} out",
-              f"- cost: ${use['cost']}", f"- tool calls: {use['tool_calls']}"]
-    lines += [f"- {phase}: {seconds}s" for phase, seconds in use["phase_seconds"].items()]
-    return "\n".join(lines) + "\n"
+        "usage": usage(evidence)})
 
 
 def write_report(state: WorkflowState, *, status: str, error: str | None = None) -> str | None:

@@ -48,6 +48,8 @@ class PhaseModel(BaseChatModel):
     delay: float = 0.0
     slow: dict[str, float] = Field(default_factory=dict, description="turn key -> seconds")
     log_file: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict,
+                                     description="response_metadata of every answer")
 
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     _counts: dict[str, int] = PrivateAttr(default_factory=dict)
@@ -112,6 +114,10 @@ class PhaseModel(BaseChatModel):
                   run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any
                   ) -> ChatResult:
         message = self._answer(messages, kwargs.get("tools"), kwargs.get("tool_choice"))
+        return self._result(message)
+
+    def _result(self, message: AIMessage) -> ChatResult:
+        message.response_metadata = {**message.response_metadata, **self.metadata}
         return ChatResult(generations=[ChatGeneration(message=message)])
 
     async def _agenerate(self, messages: list[BaseMessage], stop: list[str] | None = None,
@@ -131,7 +137,7 @@ class PhaseModel(BaseChatModel):
         finally:
             with self._lock:
                 self._active -= 1
-        return ChatResult(generations=[ChatGeneration(message=message)])
+        return self._result(message)
 
 
 # -- the same scripts behind the OpenAI chat-completions wire protocol --------------------------

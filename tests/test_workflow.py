@@ -98,7 +98,7 @@ async def test_happy_path_fixes_the_repo_and_writes_a_report(repo: Path) -> None
     assert [e["stream"] for e in events if e["event"] == "branch_started"
             and e["phase"] == "research"] == ["codebase", "tests"]
     # backups of the original were kept
-    backup = Path(report["applied"]["backup"]) / "files" / "calc.py"
+    backup = Path(report["applied"]["sets"][0]["backup"]) / "files" / "calc.py"
     assert backup.read_text() == BUGGY
 
 

@@ -54,6 +54,7 @@ class Outcome:
                       "output_tokens": use["output_tokens"], "cost": use["cost"],
                       "by_provider": use["by_provider"]},
             "applied": (self.values.get("applied") or {}).get("paths", []),
+            "change_sets": (self.values.get("applied") or {}).get("sets", []),
             "checks_passed": None if (self.values.get("validation") or {"skipped": True}).get(
                 "skipped") else not self.checks_failed,
             "report": self.values.get("report_path") or None,
