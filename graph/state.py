@@ -84,6 +84,7 @@ class AgentResult(BaseModel):
     edits: list[Edit] = Field(default_factory=list)
     evidence: list[dict[str, Any]] = Field(default_factory=list)
     error: str | None = None
+    degenerate: str | None = Field(None, description="why the answer looks worthless, if it does")
 
 
 class Override(list[Any]):

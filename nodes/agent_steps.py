@@ -48,7 +48,8 @@ def think(state: AgentState, runtime: Runtime[WorkflowContext], *,
     first = not any(isinstance(m, AIMessage) for m in messages)
     bound = model.bind_tools(tools, tool_choice="any" if first else None) if tools else model
     response, evidence = yield Chat(bound, messages, phase=state.get("phase", "agent"),
-                                    stream=state.get("stream", ""), timeout=time_left(state))
+                                    stream=state.get("stream", ""), timeout=time_left(state),
+                                    instructions=[t.description for t in tools])
     return {"messages": [*new, response], "steps": state.get("steps", 0) + 1,
             "evidence": [evidence]}
 
@@ -108,14 +109,15 @@ def _transcript(state: AgentState) -> str:
 def report(state: AgentState, runtime: Runtime[WorkflowContext], *,
            models: ModelSource) -> Steps:
     """Ask for the structured result of the work above."""
-    role = load_role(state["role"], state["workspace"])
+    role, tools = _setup(state, runtime)
     model = models.get(context_of(runtime), role.model)
     prompt = (f"Your task was: {state['task'][:1500]}\n\nWhat happened:\n{_transcript(state)}\n\n"
               f"Report what you found or did.")
     finding, evidence = yield Ask(model, AgentFinding, prompt, phase=state.get("phase", ""),
-                                  stream=state.get("stream", ""), timeout=time_left(state))
+                                  stream=state.get("stream", ""), timeout=time_left(state),
+                                  instructions=[t.description for t in tools])
     result = AgentResult(stream=state.get("stream", ""), role=state["role"],
                          phase="execute" if state.get("phase") == "execute" else "research",
                          summary=finding.summary, findings=finding.findings,
-                         edits=state.get("edits") or [])
+                         edits=state.get("edits") or [], degenerate=evidence.get("degenerate"))
     return {"result": result.model_dump(), "evidence": [evidence]}

@@ -66,7 +66,7 @@ def finish(state: AgentState, runtime: Runtime[WorkflowContext]) -> dict[str, An
     else:
         result = AgentResult.model_validate(state["result"])
     emit(runtime, "branch_finished", phase=phase, stream=stream, status=result.status,
-         error=result.error)
+         error=result.error, degenerate=result.degenerate)
     dumped = result.model_dump()
     timing = {"kind": "branch", "phase": phase, "stream": stream, "status": result.status,
               "seconds": state.get("seconds", 0.0), "ended_at": time.time()}

@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from langchain_core.language_models import BaseChatModel
@@ -15,6 +16,7 @@ from langchain_core.runnables import Runnable
 from pydantic import BaseModel
 
 from graph.context import settings
+from nodes.answers import degenerate
 from prompts import load_prompt
 
 
@@ -67,6 +69,9 @@ def call_evidence(message: AIMessage, phase: str, seconds: float, *,
                 "output_tokens": usage.get("output_tokens", 0),
                 "cost": meta.get("cost", 0.0), "cached": meta.get("cached", False),
                 "seconds": round(seconds, 3)}
+    if metadata.get("model_parameters"):  # the embedded model says how big it is
+        evidence["parameters"] = metadata["model_parameters"]
+        evidence["model_description"] = metadata.get("model_description")
     return evidence
 
 
@@ -77,7 +82,8 @@ async def render(name: str, **values: Any) -> str:
 
 @dataclass
 class Ask:
-    """Yielded by a node for a structured answer; the node receives ``(answer, evidence)``."""
+    """Yielded by a node for a structured answer; the node receives ``(answer, evidence)``,
+    the evidence saying ``degenerate`` (and why) when the answer looks worthless."""
 
     model: BaseChatModel
     schema: type[BaseModel]
@@ -86,6 +92,7 @@ class Ask:
     stream: str = ""
     system: str | None = None
     timeout: float | None = None
+    instructions: Sequence[str] = ()
 
     def _runnable(self) -> tuple[Runnable[Any, Any], list[BaseMessage]]:
         messages: list[BaseMessage] = [HumanMessage(self.prompt)]
@@ -110,7 +117,12 @@ class Ask:
                              f"{self.schema.__name__}: {out.get('parsing_error')}")
         if isinstance(parsed, dict):
             parsed = self.schema.model_validate(parsed)
-        return parsed, call_evidence(raw, self.phase, seconds, stream=self.stream)
+        evidence = call_evidence(raw, self.phase, seconds, stream=self.stream)
+        reason = degenerate(parsed, prompt=self.prompt, schema=self.schema,
+                            instructions=self.instructions)
+        if reason:
+            evidence["degenerate"] = reason
+        return parsed, evidence
 
 
 @dataclass
@@ -123,6 +135,7 @@ class Chat:
     phase: str
     stream: str = ""
     timeout: float | None = None
+    instructions: Sequence[str] = field(default=())
 
     def invoke(self) -> tuple[AIMessage, dict[str, Any]]:
         started = time.monotonic()
@@ -136,4 +149,9 @@ class Chat:
     def _settle(self, response: Any, seconds: float) -> tuple[AIMessage, dict[str, Any]]:
         if not isinstance(response, AIMessage):
             response = AIMessage(content=str(response.content))
-        return response, call_evidence(response, self.phase, seconds, stream=self.stream)
+        evidence = call_evidence(response, self.phase, seconds, stream=self.stream)
+        if isinstance(response.content, str) and response.content.strip():
+            reason = degenerate(response.content, instructions=self.instructions)
+            if reason:
+                evidence["degenerate"] = reason
+        return response, evidence

@@ -9,6 +9,7 @@ from langgraph.runtime import Runtime
 from graph.context import WorkflowContext
 from graph.state import Override, Plan, Stream, WorkflowState
 from localagent.security import PolicyDenied
+from nodes.answers import marked
 from nodes.models import Ask, ModelSource
 from nodes.progress import phase
 from nodes.runnable import Steps
@@ -71,5 +72,5 @@ def make_plan(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
         return {"plan": Plan().model_dump(), **reset}
     plan, evidence = yield Ask(models.get(context), Plan, _prompt(state, context),
                                phase="plan")
-    return {"plan": tidy(plan, state, runtime).model_dump(), "evidence": [evidence],
+    return {"plan": marked(tidy(plan, state, runtime), evidence), "evidence": [evidence],
             **reset}

@@ -15,6 +15,7 @@ from graph.context import WorkflowContext
 from graph.state import WorkflowState
 from localagent.atomic import atomic_write
 from localagent.redact import scrub_data
+from nodes.answers import tiny_model_notice
 from nodes.progress import emit
 from nodes.report_text import markdown
 
@@ -90,7 +91,8 @@ def checks_failing(state: WorkflowState) -> bool:
 def _branches(state: WorkflowState, evidence: list[dict[str, Any]]) -> list[dict[str, Any]]:
     seconds = {(e["phase"], e["stream"]): e.get("seconds") for e in evidence
                if e.get("kind") == "branch"}
-    return [{**{k: r.get(k) for k in ("phase", "stream", "role", "status", "summary", "error")},
+    return [{**{k: r.get(k) for k in ("phase", "stream", "role", "status", "summary", "error",
+                                       "degenerate")},
              "seconds": seconds.get((r.get("phase"), r.get("stream")))}
             for r in [*(state.get("research") or []), *(state.get("proposals") or [])]]
 
@@ -98,10 +100,12 @@ def _branches(state: WorkflowState, evidence: list[dict[str, Any]]) -> list[dict
 def build(state: WorkflowState, status: str, error: str | None) -> dict[str, Any]:
     evidence = list(state.get("evidence") or [])
     failing = status == "done" and checks_failing(state)
+    notice = tiny_model_notice(evidence)
     return scrub_data({
         "thread_id": thread_id(), "status": status,
         "outcome": "done, checks failing" if failing else status,
         "checks_failing": failing, "error": error,
+        "notices": [notice] if notice else [],
         "request": state.get("request"), "workspace": state.get("workspace"),
         "scope": state.get("scope"), "plan": state.get("plan"),
         "branches": _branches(state, evidence),
@@ -110,6 +114,8 @@ def build(state: WorkflowState, status: str, error: str | None) -> dict[str, Any
         "applied": state.get("applied"), "validation": state.get("validation"),
         "iterations": state.get("iteration", 0), "audit": state.get("audit"),
         "docs": state.get("docs"), "readiness": state.get("readiness"),
+        "degenerate": [{k: e.get(k) for k in ("phase", "stream", "provider", "degenerate")}
+                       for e in evidence if e.get("degenerate")],
         "usage": usage(evidence)})
 
 

@@ -16,19 +16,30 @@ def _overview(report: dict[str, Any]) -> list[str]:
     if report["error"]:
         lines.append(f"- error: {report['error']}")
     lines += [f"- iterations: {report['iterations']} validate → research loop(s)"]
+    for notice in report["notices"]:
+        lines += ["", f"> **Note:** {notice}"]
+    if report["degenerate"]:
+        lines += ["", "> **Degenerate answers** (shown below, but they are not real work):"]
+        lines += [f"> - {d['phase']}{'/' + d['stream'] if d.get('stream') else ''} "
+                  f"({d['provider']}): {d['degenerate']}" for d in report["degenerate"]]
     return lines
+
+
+def _flag(value: dict[str, Any] | None) -> str:
+    reason = (value or {}).get("degenerate")
+    return f" ⚠ degenerate answer: {reason}" if reason else ""
 
 
 def _scope_and_branches(report: dict[str, Any]) -> list[str]:
     scope = report.get("scope") or {}
-    lines = ["", "## Scope", "", scope.get("summary") or "(none)", ""]
+    lines = ["", "## Scope", "", (scope.get("summary") or "(none)") + _flag(scope), ""]
     lines += [f"- goal: {g}" for g in scope.get("goals", [])]
     lines += [f"- check: {c}" for c in scope.get("acceptance_checks", [])]
     lines += ["", "## Streams and branches", ""]
     for b in report["branches"]:
         took = f" in {b['seconds']}s" if b.get("seconds") is not None else ""
         lines.append(f"- [{b['phase']}] {b['stream']} ({b['role']}): {b['status']}{took} - "
-                     f"{b['error'] or b['summary']}")
+                     f"{b['error'] or b['summary']}{_flag(b)}")
     if not report["branches"]:
         lines.append("(none)")
     return lines
@@ -76,16 +87,17 @@ def _reviews(report: dict[str, Any]) -> list[str]:
     audit = report.get("audit") or {}
     if audit:
         verdict = "passed" if audit.get("passed") else "not passed"
-        lines += ["", "## Audit", "", verdict]
+        lines += ["", "## Audit", "", f"{verdict}{_flag(audit)}"]
         lines += [f"- finding: {f}" for f in audit.get("findings", [])]
         lines += [f"- lesson: {x}" for x in audit.get("lessons", [])]
     docs = report.get("docs") or {}
     if docs:
-        lines += ["", "## Documentation", "", docs.get("changelog_entry") or "(no entry)"]
+        lines += ["", "## Documentation", "", (docs.get("changelog_entry") or "(no entry)")
+                  + _flag(docs)]
         lines += [f"- {n}" for n in docs.get("doc_notes", [])]
     ready = report.get("readiness") or {}
     if ready:
-        lines += ["", "## Readiness", "", f"ready: {ready.get('ready')}",
+        lines += ["", "## Readiness", "", f"ready: {ready.get('ready')}{_flag(ready)}",
                   ready.get("summary", "")]
         lines += [f"- risk: {r}" for r in ready.get("risks", [])]
     return lines

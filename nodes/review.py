@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from graph.context import WorkflowContext, settings
 from graph.state import AuditReport, DocUpdate, Readiness, WorkflowState
+from nodes.answers import marked
 from nodes.models import Ask, ModelSource
 from nodes.progress import phase
 from nodes.runnable import Steps
@@ -37,7 +38,7 @@ def audit(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
         diff=(state.get("changes") or {}).get("diff", "")[:DIFF_CHARS] or "(no change)",
         validation=_validation_text(state))
     report, evidence = yield Ask(models.get(context), AuditReport, prompt, phase="audit")
-    update: dict[str, Any] = {"audit": report.model_dump(), "evidence": [evidence]}
+    update: dict[str, Any] = {"audit": marked(report, evidence), "evidence": [evidence]}
     loops = state.get("audit_loops", 0)
     if report.replan and report.lessons and loops < settings().workflow.max_audit_loops:
         return Command(goto="plan", update={
@@ -54,7 +55,7 @@ def _summary(runtime: Runtime[WorkflowContext], models: ModelSource, number: int
         return {}
     prompt = load_prompt(f"phases/{name}").render(**values)
     answer, evidence = yield Ask(models.get(context), schema, prompt, phase=name)
-    return {key: answer.model_dump(), "evidence": [evidence]}
+    return {key: marked(answer, evidence), "evidence": [evidence]}
 
 
 @phase("document", 8)

@@ -9,6 +9,7 @@ from langgraph.types import Command, interrupt
 
 from graph.context import WorkflowContext
 from graph.state import Scope, WorkflowState
+from nodes.answers import marked
 from nodes.decisions import parse_decision
 from nodes.models import Ask, ModelSource
 from nodes.progress import phase
@@ -33,7 +34,7 @@ def draft(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
         return {"scope": Scope(summary=state["request"]).model_dump(), "status": "running"}
     prompt = _prompt(state, runtime)
     scope, evidence = yield Ask(models.get(context), Scope, prompt, phase="scope")
-    return {"scope": scope.model_dump(), "status": "running", "evidence": [evidence]}
+    return {"scope": marked(scope, evidence), "status": "running", "evidence": [evidence]}
 
 
 def confirm(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> Command[Any]:

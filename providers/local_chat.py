@@ -15,6 +15,7 @@ import os
 import threading
 from collections.abc import AsyncIterator, Generator, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
@@ -38,6 +39,13 @@ class Loaded:
     lock: threading.Lock
     repack: bool
     stop: threading.Event | None = None  # set: the generation under way ends at its next step
+    parameters: int = 0
+    description: str = ""
+
+    def metadata(self) -> dict[str, Any]:
+        """What a response says about the model (how big it is: callers warn about a tiny
+        one)."""
+        return {"model_parameters": self.parameters, "model_description": self.description}
 
 
 def _stoppable(loaded: Loaded) -> None:
@@ -102,12 +110,15 @@ def load(path: str, n_ctx: int, n_threads: int | None, n_gpu_layers: int,
                                     n_gpu_layers=n_gpu_layers, verbose=False)
         finally:
             lib.llama_model_default_params = original
+        parameters = int(llama_cpp.llama_model_n_params(llama.model))
+        description = str(llama.metadata.get("general.name") or Path(path).name)
         if "tokenizer.chat_template" not in llama.metadata:
             # llama-cpp falls back to llama-2's format; a Gemma GGUF wants Gemma's turns
             arch = str(llama.metadata.get("general.architecture", ""))
             if arch.startswith("gemma"):
                 llama.chat_format = "gemma"
-        _loaded[key] = Loaded(llama, threading.Lock(), use_repack)
+        _loaded[key] = Loaded(llama, threading.Lock(), use_repack, parameters=parameters,
+                              description=description)
         _stoppable(_loaded[key])
         return _loaded[key]
 
@@ -185,7 +196,8 @@ class LocalChatModel(BaseChatModel):
                                   "output_tokens": usage.get("completion_tokens", 0),
                                   "total_tokens": usage.get("total_tokens", 0)}
         message.response_metadata = {"model_name": self.model_name,
-                                     "finish_reason": choice.get("finish_reason")}
+                                     "finish_reason": choice.get("finish_reason"),
+                                     **model.metadata()}
         return ChatResult(generations=[ChatGeneration(message=message)])
 
     async def _agenerate(self, messages: list[BaseMessage], stop: list[str] | None = None,
@@ -254,7 +266,7 @@ class LocalChatModel(BaseChatModel):
         yield ChatGenerationChunk(message=AIMessageChunk(content="", usage_metadata={
             "input_tokens": prompt_tokens, "output_tokens": produced,
             "total_tokens": prompt_tokens + produced},
-            response_metadata={"model_name": self.model_name}))
+            response_metadata={"model_name": self.model_name, **model.metadata()}))
 
 
 @contextlib.contextmanager

@@ -94,6 +94,9 @@ def test_structured_output_through_the_resilient_chain(gguf: str) -> None:
     out = model.with_structured_output(City, include_raw=True).invoke("Rome is in Italy.")
     assert isinstance(out["parsed"], City)
     assert out["raw"].response_metadata["localagent"]["provider"].startswith("local")
+    # it says how big it is, so a run can warn that a 270M model cannot do real work
+    assert 200e6 < out["raw"].response_metadata["model_parameters"] < 300e6
+    assert out["raw"].response_metadata["model_description"] == "Gemma 3 270m"
 
 
 def test_runs_on_every_core_unless_told_otherwise(gguf: str) -> None:
@@ -133,11 +136,14 @@ def test_workflow_on_the_example_repo_end_to_end(gguf: str, tmp_path: Path) -> N
     doc = json.loads(done.stdout)
     assert doc["status"] == "done"
     assert doc["evidence"]["model_calls"] >= 5
+    [notice] = doc["notices"]  # said once: this model cannot do real work
+    assert notice.startswith("Gemma 3 270m (268M parameters") and "--provider" in notice
     report = json.loads((repo / ".localagent" / "runs" / thread / "report.json").read_text())
     assert report["status"] == "done" and report["scope"]["summary"]
     assert report["plan"]["streams"] and report["validation"]["checks"]
     assert set(report["usage"]["by_provider"]) == {next(iter(report["usage"]["by_provider"]))}
     assert next(iter(report["usage"]["by_provider"])).startswith("local")
+    assert report["notices"] == [notice]
 
 
 def test_pull_local_assembles_the_bundled_model_once() -> None:

@@ -36,9 +36,12 @@ class Outcome:
 
     def summary(self, tracker_phases: dict[str, Any]) -> dict[str, Any]:
         """The one JSON document ``--format json`` prints."""
+        from nodes.answers import tiny_model_notice
         from nodes.report import usage
 
-        use = usage(self.values.get("evidence") or [])
+        evidence = self.values.get("evidence") or []
+        use = usage(evidence)
+        notice = tiny_model_notice(evidence)
         failed = [f"{r.get('phase')}/{r.get('stream')}" for r in
                   [*(self.values.get("research") or []), *(self.values.get("proposals") or [])]
                   if r.get("status") == "failed"]
@@ -55,6 +58,9 @@ class Outcome:
                       "by_provider": use["by_provider"]},
             "applied": (self.values.get("applied") or {}).get("paths", []),
             "change_sets": (self.values.get("applied") or {}).get("sets", []),
+            "notices": [notice] if notice else [],
+            "degenerate": [{k: e.get(k) for k in ("phase", "stream", "degenerate")}
+                           for e in evidence if e.get("degenerate")],
             "checks_passed": None if (self.values.get("validation") or {"skipped": True}).get(
                 "skipped") else not self.checks_failed,
             "report": self.values.get("report_path") or None,

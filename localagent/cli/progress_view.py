@@ -23,7 +23,9 @@ class Tracker:
     branches: dict[str, dict[str, Any]] = field(default_factory=dict)
     usage: dict[str, float] = field(default_factory=lambda: {
         "model_calls": 0, "input_tokens": 0, "output_tokens": 0, "cost": 0.0})
+    warnings: list[str] = field(default_factory=list)
     _started: dict[str, float] = field(default_factory=dict)
+    _tiny_model_said: bool = False
 
     def _start(self, name: str) -> None:
         for other, info in self.phases.items():  # phases without a finish event end here
@@ -59,7 +61,12 @@ class Tracker:
         elif kind == "run_finished":
             self._start("")  # closes whatever is still running
 
-    def on_update(self, chunk: dict[str, Any]) -> None:
+    def on_update(self, chunk: dict[str, Any]) -> list[str]:
+        """Count the model calls in a node's update; returns the warnings it brings: an
+        answer that looks degenerate, and (once) that a tiny model is answering."""
+        from nodes.answers import tiny_model_notice
+
+        new: list[str] = []
         for update in chunk.values():
             values = update if isinstance(update, dict) else {}
             for item in values.get("evidence") or []:
@@ -68,6 +75,17 @@ class Tracker:
                     self.usage["input_tokens"] += item.get("input_tokens") or 0
                     self.usage["output_tokens"] += item.get("output_tokens") or 0
                     self.usage["cost"] += float(item.get("cost") or 0)
+                    notice = None if self._tiny_model_said else tiny_model_notice([item])
+                    if notice:
+                        self._tiny_model_said = True
+                        new.append(notice)
+                    if item.get("degenerate"):
+                        where = "/".join(p for p in (item.get("phase"), item.get("stream"))
+                                         if p)
+                        new.append(f"{where}: the answer looks degenerate "
+                                   f"({item['degenerate']}); it is kept but it is not work")
+        self.warnings += new
+        return new
 
     def running_branches(self) -> list[tuple[str, dict[str, Any]]]:
         return [(k, b) for k, b in self.branches.items() if b.get("status") == "running"]
@@ -83,7 +101,10 @@ class View:
         self.tracker.on_event(event)
 
     def update(self, chunk: dict[str, Any]) -> None:
-        self.tracker.on_update(chunk)
+        for warning in self.tracker.on_update(chunk):
+            self.warn(warning)
+
+    def warn(self, text: str) -> None: ...
 
     def start(self) -> None: ...
 
@@ -109,6 +130,9 @@ class LineView(View):
             return
         print(line, file=sys.stderr, flush=True)
 
+    def warn(self, text: str) -> None:
+        print(f"⚠ {text}", file=sys.stderr, flush=True)
+
 
 class JsonLinesView(View):
     """Each progress event as one JSON line on stdout (``--format json --stream``)."""
@@ -116,6 +140,9 @@ class JsonLinesView(View):
     def event(self, event: dict[str, Any]) -> None:
         super().event(event)
         print(json.dumps(event, default=str), flush=True)
+
+    def warn(self, text: str) -> None:
+        print(json.dumps({"event": "warning", "message": text}), flush=True)
 
 
 class LiveView(View):
@@ -126,6 +153,7 @@ class LiveView(View):
         self._live: Any = None
 
     def render(self) -> Any:
+        from rich.markup import escape
         from rich.table import Table
 
         table = Table(show_header=False, box=None, pad_edge=False)
@@ -140,6 +168,8 @@ class LiveView(View):
         for key, branch in self.tracker.running_branches():
             table.add_row(f"    [cyan]↳ {key}[/] [dim]{branch.get('role', '')}[/]",
                           f"{time.monotonic() - branch['since']:.0f}s")
+        for warning in self.tracker.warnings:
+            table.add_row(f"[yellow]⚠ {escape(warning)}[/]", "")
         use = self.tracker.usage
         table.add_row(f"[dim]{int(use['model_calls'])} model calls · "
                       f"{int(use['input_tokens'])} in / {int(use['output_tokens'])} out tokens · "
