@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -14,6 +15,17 @@ from nodes.decisions import parse_decision
 from nodes.merge import merge_versions, unified
 from nodes.progress import phase
 from nodes.workspace import context_of, policy_for
+
+
+def _original(target: Path) -> str | None:
+    """The file's text ("" for a new file), or None when it is not UTF-8: agents read such a
+    file with replacement characters, so their version of it would corrupt it."""
+    if not target.is_file():
+        return ""
+    try:
+        return target.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 @phase("integrate", 5)
@@ -31,8 +43,12 @@ def merge(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> dict[str, 
     files: list[dict[str, Any]] = []
     conflicts: list[str] = []
     for path, versions in sorted(by_path.items()):
-        target = policy.workspace.root / path
-        original = target.read_text(encoding="utf-8") if target.is_file() else ""
+        original = _original(policy.workspace.root / path)
+        if original is None:
+            conflicts.append(f"{path}: not changed: the file is not UTF-8 text, and "
+                             "LocalAgent edits only UTF-8 files (convert it, or make this "
+                             "change by hand)")
+            continue
         merged, clashes = merge_versions(original, versions)
         conflicts.extend(f"{path}: {c}" for c in clashes)
         diff = unified(path, original, merged)

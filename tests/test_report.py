@@ -1,5 +1,6 @@
 """The run report and the change history: every change set of the run kept, checks that
-still fail said plainly, what answered and how long each phase took."""
+still fail said plainly, what answered and how long each phase took; a non-UTF-8 file is
+left alone with a clear entry instead of failing the run."""
 
 from __future__ import annotations
 
@@ -93,3 +94,23 @@ async def test_checks_still_failing_are_said_with_their_output(repo: Path) -> No
     seconds = [e["seconds"] for e in spans]
     assert max(seconds) - 1e-6 <= research <= sum(seconds) + 1e-6
 
+
+async def test_an_edit_to_a_non_utf8_file_is_refused_alone(repo: Path) -> None:
+    legacy = "# caf\u00e9 au lait\nPRICE = 3\n".encode("latin-1")
+    (repo / "legacy.py").write_bytes(legacy)
+    turns = [("Your area", ["ok"]),
+             ("fix the add function", [[call("propose_edit", path="legacy.py",
+                                             content="# cafe\nPRICE = 4\n"),
+                                        call("propose_edit", path="calc.py", content=FIXED)],
+                                       "done"])]
+    scripted = model(turns=turns, structured={"Plan": [_plan("fix the add function",
+                                                              ["calc.py", "legacy.py"])]})
+    graph = build_workflow(model=scripted, checkpointer=InMemorySaver())
+    outcome, report, data = await _run(graph, repo, max_iterations=0)
+    assert outcome.status == "done" and outcome.exit_code == 0
+    assert (repo / "legacy.py").read_bytes() == legacy
+    assert (repo / "calc.py").read_text() == FIXED
+    [conflict] = data["changes"]["conflicts"]
+    assert conflict.startswith("legacy.py: not changed: the file is not UTF-8 text")
+    assert f"- conflict: {conflict}" in report
+    assert data["applied"]["paths"] == ["calc.py"]
