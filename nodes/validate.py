@@ -14,6 +14,7 @@ from langgraph.types import Command, interrupt
 from graph.context import WorkflowContext, settings
 from graph.state import WorkflowState
 from localagent.security import PolicyDenied, SecurityPolicy
+from localagent.security.interpreter import python_name
 from nodes.decisions import parse_decision
 from nodes.progress import phase
 from nodes.workspace import context_of, policy_for
@@ -30,7 +31,7 @@ def detect_checks(root: Path) -> list[str]:
     if any((root / name).exists() for name in ("pyproject.toml", "setup.py", "setup.cfg",
                                                 "pytest.ini", "tox.ini")) \
             or any(root.glob("test_*.py")) or any(root.glob("tests/test_*.py")):
-        checks.append("python -m pytest -q")
+        checks.append(f"{python_name(root)} -m pytest -q")
     package = root / "package.json"
     if package.is_file():
         try:

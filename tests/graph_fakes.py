@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -33,6 +35,17 @@ def no_blocking() -> AbstractContextManager[Any]:
     from blockbuster import blockbuster_ctx
 
     return blockbuster_ctx(OURS)
+
+
+def project_python(root: Path) -> Path:
+    """Give a test repository a virtualenv of its own, whose ``python`` is the test run's
+    (it has pytest): commands run the project's interpreter, never LocalAgent's."""
+    bin_dir = root / ".venv" / "bin"
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    python = bin_dir / "python"
+    python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    python.chmod(0o755)
+    return python
 
 
 USAGE = {"input_tokens": 20, "output_tokens": 10, "total_tokens": 30}

@@ -21,7 +21,7 @@ import httpx
 import pytest
 from pytest_httpserver import HTTPServer
 
-from tests.graph_fakes import scripted_provider
+from tests.graph_fakes import project_python, scripted_provider
 from tests.test_workflow import BUGGY, FIXED, TEST, model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -121,6 +121,7 @@ async def test_workflow_runs_and_resumes_through_langgraph_dev(
     (repo / "calc.py").write_text(BUGGY)
     (repo / "test_calc.py").write_text(TEST)
     (repo / "pytest.ini").write_text("[pytest]\naddopts = -p no:cacheprovider\n")
+    project_python(repo)
     client = get_client(url=server)
     assistants = await client.assistants.search(graph_id="workflow")
     assert assistants, "langgraph dev does not serve the workflow graph"

@@ -125,7 +125,9 @@ def test_workflow_on_the_example_repo_end_to_end(gguf: str, tmp_path: Path) -> N
     repo = tmp_path / "todo-app"
     shutil.copytree(ROOT / "examples" / "todo-app", repo)
     thread = uuid.uuid4().hex[:8]
-    env = {**os.environ, "LOCALAGENT_PROVIDERS__LOCAL__MODEL_PATH": gguf}
+    # as the README's main job: the example's checks borrow LocalAgent's virtualenv
+    env = {**os.environ, "LOCALAGENT_PROVIDERS__LOCAL__MODEL_PATH": gguf,
+           "VIRTUAL_ENV": sys.prefix}
     script = Path(sys.executable).parent / "localagent"
     done = subprocess.run(
         [str(script), "--format", "json", "--provider", "local", "make the failing test pass",
@@ -144,6 +146,8 @@ def test_workflow_on_the_example_repo_end_to_end(gguf: str, tmp_path: Path) -> N
     assert set(report["usage"]["by_provider"]) == {next(iter(report["usage"]["by_provider"]))}
     assert next(iter(report["usage"]["by_provider"])).startswith("local")
     assert report["notices"] == [notice]
+    checks = report["validation"]["checks"]
+    assert "No module named pytest" not in checks[0]["output_tail"]  # the lent virtualenv
 
 
 def test_pull_local_assembles_the_bundled_model_once() -> None:

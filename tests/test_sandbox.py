@@ -20,6 +20,7 @@ from localagent.security import PolicyDenied, SecurityPolicy
 from localagent.security.landlock import subtrees_without
 from localagent.security.sandbox import Confinement, choose, kept_paths
 from localagent.security.seatbelt import profile
+from tests.graph_fakes import project_python
 
 SECRET = "sk-test-secret-value-0123456789abcdef"
 SANDBOXES = ["bwrap", "landlock"]
@@ -55,7 +56,9 @@ def secret_repo(root: Path, files: dict[str, str]) -> Path:
 
 @pytest.fixture
 def ws(tmp_path: Path) -> Path:
-    return secret_repo(tmp_path / "ws", {"a.txt": "alpha\n"})
+    root = secret_repo(tmp_path / "ws", {"a.txt": "alpha\n"})
+    project_python(root)  # commands run the project's python, never LocalAgent's own
+    return root
 
 
 @pytest.fixture

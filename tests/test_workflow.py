@@ -13,7 +13,7 @@ from langgraph.types import Command
 
 from graph.context import WorkflowContext
 from graph.workflow import build_workflow
-from tests.graph_fakes import PhaseModel, call, no_blocking
+from tests.graph_fakes import PhaseModel, call, no_blocking, project_python
 
 BUGGY = "def add(a, b):\n    return a - b\n"
 FIXED = "def add(a, b):\n    return a + b\n"
@@ -37,6 +37,7 @@ def repo(tmp_path: Path) -> Path:
     (root / "calc.py").write_text(BUGGY)
     (root / "test_calc.py").write_text(TEST)
     (root / "pytest.ini").write_text("[pytest]\naddopts = -p no:cacheprovider\n")
+    project_python(root)
     return root
 
 

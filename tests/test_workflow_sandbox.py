@@ -16,7 +16,7 @@ from langgraph.types import Command
 
 from graph.workflow import build_workflow
 from tests.cli_util import write_user_config
-from tests.graph_fakes import call
+from tests.graph_fakes import call, project_python
 from tests.test_sandbox import SECRET, digest, outside, secret_repo
 from tests.test_workflow import ctx, model, run
 
@@ -78,8 +78,10 @@ def scripted(outside: Path, marker: str) -> Any:
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    return secret_repo(tmp_path / "repo",
+    root = secret_repo(tmp_path / "repo",
                        {"pytest.ini": "[pytest]\naddopts = -p no:cacheprovider -s\n"})
+    project_python(root)  # checks run the project's python, never LocalAgent's own
+    return root
 
 
 def configure(sandbox: str) -> None:

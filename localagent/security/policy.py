@@ -8,7 +8,6 @@ every refusal is written to the audit log and raised as ``PolicyDenied``, whose
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -18,6 +17,7 @@ from localagent.config.sections import SecuritySettings
 from localagent.redact import register_secret
 from localagent.security.commands import CommandPolicy
 from localagent.security.denied import PolicyDenied
+from localagent.security.interpreter import project_bin_dirs
 from localagent.security.paths import Workspace
 from localagent.security.runner import CommandResult, command_env, run_command_line
 from localagent.security.sandbox import (
@@ -142,17 +142,16 @@ class SecurityPolicy:
                 f"permissions, and no OS sandbox is in use ({self._why})")
 
     def command_env(self) -> dict[str, str]:
-        """The environment commands start from (a sandbox narrows it further)."""
-        venv = self.workspace.root / ".venv" / "bin"
-        return command_env(path_first=[*([str(venv)] if venv.is_dir() else []),
-                                       str(Path(sys.executable).parent)])
+        """The environment commands start from (a sandbox narrows it further): the
+        project's Python first on PATH (``localagent.security.interpreter``), never
+        LocalAgent's own."""
+        return command_env(path_first=project_bin_dirs(self.workspace.root))
 
     def run(self, command: str, *, timeout: float | None = None,
             approved: bool = False) -> CommandResult:
         """Check and run a command line in the workspace, without a shell, inside the OS
-        sandbox. ``python`` is the workspace's ``.venv`` one if it has one, else the one
-        running LocalAgent. Without a sandbox, a line that runs project code needs
-        ``approved`` (the user said yes to this very run)."""
+        sandbox. ``python`` is the project's (see ``command_env``). Without a sandbox, a line
+        that runs project code needs ``approved`` (the user said yes to this very run)."""
         env = self.command_env()
         with self._audited("command"):
             line = self.commands.check(command, env)
