@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import threading
 from collections.abc import AsyncIterator, Generator, Iterator, Sequence
@@ -65,6 +66,28 @@ def _stoppable(loaded: Loaded) -> None:
 
 _loaded: dict[tuple[Any, ...], Loaded] = {}
 _load_lock = threading.Lock()
+native_log = logging.getLogger("llama_cpp")
+_log_callback: list[Any] = []  # the installed ctypes callback, kept alive
+
+
+def quiet_native_logs() -> None:
+    """Send llama.cpp's own log lines (printed from C on stderr; llama-cpp-python's filter
+    misreads their levels, so warnings like ``llama_kv_cache_iswa: using full-size SWA
+    cache`` get through and split the live display) to the ``llama_cpp`` logger at debug
+    level: they show only with ``--debug`` / log level DEBUG."""
+    if _log_callback:
+        return
+    import ctypes
+
+    import llama_cpp
+
+    @llama_cpp.llama_log_callback
+    def forward(level: int, text: bytes, user_data: Any) -> None:
+        if native_log.isEnabledFor(logging.DEBUG):
+            native_log.debug("%s", text.decode("utf-8", "replace").rstrip("\n"))
+
+    llama_cpp.llama_log_set(forward, ctypes.c_void_p(0))
+    _log_callback.append(forward)
 
 
 def amx_build() -> bool:
@@ -95,6 +118,8 @@ def load(path: str, n_ctx: int, n_threads: int | None, n_gpu_layers: int,
             return _loaded[key]
         import llama_cpp
         import llama_cpp.llama_cpp as lib
+
+        quiet_native_logs()
 
         use_repack = (not amx_build()) if repack is None else repack
         original = lib.llama_model_default_params

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from providers.errors import AllProvidersFailed, ProviderUnavailable
@@ -77,6 +79,24 @@ def test_ollama_context_length_read_from_api_show(httpserver) -> None:
     assert big.num_ctx == 32768  # type: ignore[attr-defined]  # capped by max_context
     small = ollama.build("qwen-test", ProviderSettings(base_url=url, max_context=200_000))
     assert small.num_ctx == 131072  # type: ignore[attr-defined]
+
+
+def test_ollama_not_running_is_a_debug_line_once_and_falls_through(
+        refused_url, caplog) -> None:
+    from providers.builtin import ollama
+
+    ollama.model_context_length.cache_clear()
+    register(ProviderPlugin("scripted-fallback", lambda model, settings: ScriptedChatModel(
+        model_name=model, script=["fallback answer"])))
+    config = ProvidersConfig(providers={"ollama": ProviderSettings(base_url=refused_url)})
+    with caplog.at_level(logging.DEBUG, logger="providers.builtin.ollama"):
+        for _ in range(3):
+            model = get_chat_model("ollama:llama3.2,scripted-fallback:m", config=config,
+                                   cache_policy={"enabled": False})
+        assert model.invoke("x").content == "fallback answer"
+    records = [r for r in caplog.records if r.name == "providers.builtin.ollama"]
+    assert [r.levelno for r in records] == [logging.DEBUG]
+    assert "no answer from" in records[0].getMessage()
 
 
 def test_ollama_health_and_models(httpserver) -> None:

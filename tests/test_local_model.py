@@ -108,6 +108,25 @@ def test_runs_on_every_core_unless_told_otherwise(gguf: str) -> None:
     assert llama.context_params.n_threads == len(os.sched_getaffinity(0))
 
 
+LOAD = """
+import logging, sys
+if sys.argv[2] == "debug":
+    logging.basicConfig(level=logging.DEBUG, stream=sys.stdout)
+from providers.local_chat import load
+load(sys.argv[1], 512, None, 0).llama.create_completion("Hi", max_tokens=2)
+print("loaded", flush=True)
+"""
+
+
+@pytest.mark.parametrize("level", ["quiet", "debug"])
+def test_llama_cpp_native_logs_show_only_when_debugging(gguf: str, level: str) -> None:
+    done = subprocess.run([sys.executable, "-c", LOAD, gguf, level], capture_output=True,
+                          text=True, timeout=300, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "llama_kv_cache_iswa" not in done.stderr  # it split the live table
+    assert ("DEBUG:llama_cpp:llama_kv_cache_iswa" in done.stdout) == (level == "debug")
+
+
 async def test_agent_subgraph_tool_round_trip(local: LocalChatModel, tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("The secret word is banana.\n")
     agent = build_agent(ModelSource(local))

@@ -31,6 +31,11 @@ def model_context_length(host: str, model: str, timeout: float = 3.0) -> int | N
         response = httpx.post(f"{host}/api/show", json={"model": model}, timeout=timeout)
         response.raise_for_status()
         info = response.json().get("model_info") or {}
+    except httpx.TransportError as exc:
+        # Ollama is not running: the usual case on a machine without it, where the chain
+        # falls through to its next provider; the call itself reports the outage.
+        log.debug("ollama: no answer from %s (%s); context length unknown", host, exc)
+        return None
     except (httpx.HTTPError, ValueError) as exc:
         log.warning("ollama: could not read the context length of %s from %s: %s",
                     model, host, exc)
