@@ -12,7 +12,7 @@ from langgraph.graph import END, START, StateGraph
 
 from graph.context import WorkflowContext
 from graph.state import AgentInput, AgentOutput, AgentState
-from nodes import agent_steps, branches
+from nodes import agent_steps
 from nodes.models import ModelSource
 from nodes.runnable import node
 
@@ -22,15 +22,11 @@ def build_agent(models: ModelSource | None = None, checkpointer: Any = None, *,
     models = models or ModelSource()
     builder = StateGraph(AgentState, context_schema=context_schema, input_schema=AgentInput,
                          output_schema=AgentOutput)
-    builder.add_node("start", node(branches.start))
     builder.add_node("think", node(agent_steps.think, models=models))
     builder.add_node("act", node(agent_steps.act))
     builder.add_node("report", node(agent_steps.report, models=models))
-    builder.add_node("finish", node(branches.finish))
-    builder.add_edge(START, "start")
-    builder.add_edge("start", "think")
-    builder.add_conditional_edges("think", agent_steps.after_think, ["act", "report", "finish"])
-    builder.add_conditional_edges("act", agent_steps.after_act, ["think", "finish"])
-    builder.add_edge("report", "finish")
-    builder.add_edge("finish", END)
+    builder.add_edge(START, "think")
+    builder.add_conditional_edges("think", agent_steps.after_think, ["act", "report"])
+    builder.add_conditional_edges("act", agent_steps.after_act, ["think", "report"])
+    builder.add_edge("report", END)
     return builder.compile(checkpointer=checkpointer, name="agent")

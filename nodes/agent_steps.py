@@ -9,7 +9,7 @@ from langgraph.runtime import Runtime
 
 from graph.context import WorkflowContext
 from graph.state import AgentFinding, AgentResult, AgentState
-from nodes.branches import step, time_left
+from nodes.branches import finish, start, step, time_left
 from nodes.models import Ask, Chat, ModelSource
 from nodes.runnable import Steps
 from nodes.tools import READ_ONLY, make_tools, run_tool
@@ -40,7 +40,9 @@ def think(state: AgentState, runtime: Runtime[WorkflowContext], *,
     role, tools = _setup(state, runtime)
     messages = list(state.get("messages") or [])
     new: list[Any] = []
+    opening: dict[str, Any] = {}
     if not messages:
+        opening = start(state, runtime)
         new = [SystemMessage(role.body), HumanMessage(state["task"])]
         messages = new
     model = models.get(context_of(runtime), role.model)
@@ -50,13 +52,15 @@ def think(state: AgentState, runtime: Runtime[WorkflowContext], *,
     response, evidence = yield Chat(bound, messages, phase=state.get("phase", "agent"),
                                     stream=state.get("stream", ""), timeout=time_left(state),
                                     instructions=[t.description for t in tools])
-    return {"messages": [*new, response], "steps": state.get("steps", 0) + 1,
+    return {**opening, "messages": [*new, response], "steps": state.get("steps", 0) + 1,
             "evidence": [evidence]}
 
 
-def after_think(state: AgentState) -> Literal["act", "report", "finish"]:
+def after_think(state: AgentState) -> Literal["act", "report"]:
+    """More tools to run, or the end (a failed step too: ``report`` then reports the
+    failure)."""
     if state.get("error"):
-        return "finish"
+        return "report"
     last = state["messages"][-1]
     limit = state.get("step_limit") or STEP_LIMIT
     if isinstance(last, AIMessage) and last.tool_calls and state.get("steps", 0) < limit:
@@ -64,8 +68,8 @@ def after_think(state: AgentState) -> Literal["act", "report", "finish"]:
     return "report"
 
 
-def after_act(state: AgentState) -> Literal["think", "finish"]:
-    return "finish" if state.get("error") else "think"
+def after_act(state: AgentState) -> Literal["think", "report"]:
+    return "report" if state.get("error") else "think"
 
 
 @step
@@ -105,10 +109,19 @@ def _transcript(state: AgentState) -> str:
     return "\n".join(parts)[-TRANSCRIPT_CHARS:]
 
 
-@step
 def report(state: AgentState, runtime: Runtime[WorkflowContext], *,
            models: ModelSource) -> Steps:
-    """Ask for the structured result of the work above."""
+    """The branch's end: the structured result of the work above (unless a step failed),
+    handed to the workflow; a failure here fails the branch, not the run."""
+    update: dict[str, Any] = {}
+    if not state.get("error"):
+        update = yield from _summarise(state, runtime, models=models)
+    return finish(state, runtime, update)
+
+
+@step
+def _summarise(state: AgentState, runtime: Runtime[WorkflowContext], *,
+               models: ModelSource) -> Steps:
     role, tools = _setup(state, runtime)
     model = models.get(context_of(runtime), role.model)
     prompt = (f"Your task was: {state['task'][:1500]}\n\nWhat happened:\n{_transcript(state)}\n\n"

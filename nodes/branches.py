@@ -1,7 +1,8 @@
 """One agent branch (a ``Send`` to the agent subgraph) from start to finish: it announces
 itself, keeps to its time budget, and ends in a result under the workflow's key for its phase.
 A step that fails or runs out of time ends the branch with a failed result instead of failing
-the run."""
+the run. These are parts of the agent's own steps (``nodes.agent_steps``), not nodes: every
+node of a branch is a task and a checkpoint, and branches run by the dozen."""
 
 from __future__ import annotations
 
@@ -24,9 +25,10 @@ RESULT_KEYS = {"research": "research", "execute": "proposals"}
 
 
 def start(state: AgentState, runtime: Runtime[WorkflowContext]) -> dict[str, Any]:
+    """The branch's first step announces it and fixes its step limit."""
     emit(runtime, "branch_started", phase=state["phase"], stream=state["stream"],
          role=state["role"])
-    return {"step_limit": context_of(runtime).agent_step_limit, "seconds": 0.0}
+    return {"step_limit": context_of(runtime).agent_step_limit}
 
 
 def time_left(state: AgentState) -> float:
@@ -37,7 +39,7 @@ def time_left(state: AgentState) -> float:
 
 def step(fn: Callable[..., Any]) -> Callable[..., Steps]:
     """Wrap an agent step: its time is added to the branch's, and an exception (a provider
-    outage, a timeout) becomes the branch's ``error``, which routes it to ``finish``."""
+    outage, a timeout) becomes the branch's ``error``, which routes it to its end."""
 
     @functools.wraps(fn)
     def run(state: AgentState, runtime: Runtime[WorkflowContext], **kwargs: Any) -> Steps:
@@ -57,21 +59,25 @@ def step(fn: Callable[..., Any]) -> Callable[..., Steps]:
     return run
 
 
-def finish(state: AgentState, runtime: Runtime[WorkflowContext]) -> dict[str, Any]:
-    """The branch's result (failed if a step failed) where the workflow collects it."""
+def finish(state: AgentState, runtime: Runtime[WorkflowContext],
+           update: dict[str, Any]) -> dict[str, Any]:
+    """``update`` (the last step's) plus the branch's result (failed if a step failed) where
+    the workflow collects it."""
     phase, stream = state["phase"], state["stream"]
-    if state.get("error") or not state.get("result"):
+    error = update.get("error") or state.get("error")
+    if error or not update.get("result"):
         result = AgentResult(stream=stream, role=state["role"], phase=phase, status="failed",
-                             error=state.get("error") or "the agent ended without a result")
+                             error=error or "the agent ended without a result")
     else:
-        result = AgentResult.model_validate(state["result"])
+        result = AgentResult.model_validate(update["result"])
     emit(runtime, "branch_finished", phase=phase, stream=stream, status=result.status,
          error=result.error, degenerate=result.degenerate)
     dumped = result.model_dump()
     timing = {"kind": "branch", "phase": phase, "stream": stream, "status": result.status,
-              "seconds": state.get("seconds", 0.0), "ended_at": time.time()}
-    update: dict[str, Any] = {"result": dumped, RESULT_KEYS[phase]: [dumped],
-                              "evidence": [timing]}
+              "seconds": update.get("seconds", state.get("seconds", 0.0)),
+              "ended_at": time.time()}
+    ending: dict[str, Any] = {**update, "result": dumped, RESULT_KEYS[phase]: [dumped],
+                              "evidence": [*update.get("evidence", []), timing]}
     if phase == "execute":
-        update["done_streams"] = [stream]
-    return update
+        ending["done_streams"] = [stream]
+    return ending

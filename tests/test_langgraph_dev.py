@@ -134,7 +134,7 @@ async def test_workflow_runs_and_resumes_through_langgraph_dev(
     # the agent subgraph is a real node: drawn with xray, listed as a subgraph
     drawn = {n["id"] for n in (await client.assistants.get_graph(workflow_id,
                                                                  xray=True))["nodes"]}
-    assert {"research_agent:think", "execute_agent:act", "execute_agent:finish"} <= drawn
+    assert {"research_agent:think", "execute_agent:act", "execute_agent:report"} <= drawn
     assert {"research_agent", "execute_agent"} <= set(
         await client.assistants.get_subgraphs(workflow_id))
     await _assert_schemas(client, workflow_id)

@@ -54,7 +54,7 @@ async def test_the_agent_subgraph_is_a_node_studio_draws_and_streams(repo: Path)
     graph = build_workflow(model=model(), checkpointer=InMemorySaver())
     drawn = set(graph.get_graph(xray=True).nodes)
     assert {"research_agent:think", "research_agent:act", "execute_agent:report",
-            "execute_agent:finish"} <= drawn
+            "execute_agent:think"} <= drawn
     assert drawn != set(graph.get_graph().nodes)
     assert [name for name, _ in graph.get_subgraphs()] == ["research_agent", "execute_agent"]
     config = {"configurable": {"thread_id": uuid.uuid4().hex}}
