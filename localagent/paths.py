@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 from pathlib import Path
 
 APP = "localagent"
@@ -17,6 +19,24 @@ def _dir(env: str, kind: str) -> Path:
     import platformdirs
 
     return Path(getattr(platformdirs, f"user_{kind}_dir")(APP))
+
+
+# Thread ids name a folder (<workspace>/.localagent/runs/<thread id>): a safe charset only.
+THREAD_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+def is_thread_id(value: str) -> bool:
+    """Letters, digits, '.', '_' and '-', up to 128, starting with a letter or digit."""
+    return bool(THREAD_ID.fullmatch(value)) and ".." not in value
+
+
+def run_folder_name(thread_id: str) -> str:
+    """The folder a thread's reports go in: the id itself when it is safe, else a readable
+    slug plus a hash (a thread started through an API may have any id)."""
+    if is_thread_id(thread_id):
+        return thread_id
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", thread_id).strip("-")[:40] or "thread"
+    return f"{slug}-{hashlib.sha256(thread_id.encode()).hexdigest()[:12]}"
 
 
 def config_dir() -> Path:

@@ -14,6 +14,7 @@ from langgraph.runtime import Runtime
 from graph.context import WorkflowContext
 from graph.state import WorkflowState
 from localagent.atomic import atomic_write
+from localagent.paths import run_folder_name
 from localagent.redact import scrub_data
 from nodes.answers import tiny_model_notice
 from nodes.progress import emit
@@ -126,7 +127,7 @@ def write_report(state: WorkflowState, *, status: str, error: str | None = None)
         return None
     report = build(state, status, error)
     root = Path(os.path.realpath(workspace))
-    folder = root / RUNS_DIR / report["thread_id"]
+    folder = root / RUNS_DIR / run_folder_name(report["thread_id"])
     # within the workspace: a .localagent symlinked elsewhere fails instead of writing there
     atomic_write(folder / "report.json", json.dumps(report, indent=1, default=str), within=root)
     atomic_write(folder / "report.md",

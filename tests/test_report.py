@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
 from graph.workflow import build_workflow
@@ -114,3 +115,21 @@ async def test_an_edit_to_a_non_utf8_file_is_refused_alone(repo: Path) -> None:
     assert conflict.startswith("legacy.py: not changed: the file is not UTF-8 text")
     assert f"- conflict: {conflict}" in report
     assert data["applied"]["paths"] == ["calc.py"]
+
+
+@pytest.mark.parametrize("thread", ["../../outside", "/abs/path", "a/../../b", "..", "x y"])
+def test_a_thread_id_never_leads_the_report_out_of_the_runs_folder(
+        tmp_path: Path, thread: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under langgraph dev or the API any string can be a thread id: the report stays in
+    <workspace>/.localagent/runs/<one folder>."""
+    from nodes import report
+
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    monkeypatch.setattr(report, "thread_id", lambda: thread)
+    path = report.write_report({"workspace": str(workspace), "request": "x"}, status="done")
+    assert path is not None
+    written = Path(path).resolve()
+    runs = (workspace / ".localagent" / "runs").resolve()
+    assert written.parent.parent == runs and written.name == "report.md"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ws"]

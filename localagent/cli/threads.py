@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,13 +13,11 @@ from localagent.cli.state import fail, run_async, state
 if TYPE_CHECKING:
     from localagent.config.schema import Settings
 
-# Thread ids name a folder (<workspace>/.localagent/runs/<thread id>): a safe charset only.
-THREAD_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
-
-
 def valid_thread_id(value: str | None) -> str | None:
     """A thread id made of letters, digits, '.', '_' and '-' (no path tricks)."""
-    if value is not None and (not THREAD_ID.fullmatch(value) or ".." in value):
+    from localagent.paths import is_thread_id
+
+    if value is not None and not is_thread_id(value):
         raise typer.BadParameter(f"{value!r} is not a thread id: use letters, digits, '.', "
                                  "'_' and '-' (up to 128, starting with a letter or digit)")
     return value
@@ -180,7 +177,9 @@ def report(ctx: typer.Context, thread: str = THREAD) -> None:
     workspace = values.get("workspace")
     if not workspace:
         fail(f"thread {thread_id} has no workspace recorded, so no report", code=1)
-    folder = Path(workspace) / ".localagent" / "runs" / thread_id
+    from localagent.paths import run_folder_name
+
+    folder = Path(workspace) / ".localagent" / "runs" / run_folder_name(thread_id)
     fmt = state(ctx).format
     path = folder / ("report.json" if fmt in ("json", "yaml") else "report.md")
     if not path.is_file():
