@@ -20,7 +20,7 @@ def estimate_tokens(messages: Sequence[BaseMessage], tools: Sequence[Any] | None
     """Estimated prompt tokens for ``messages`` and tool schemas (OpenAI-format dicts, or
     any other value, counted by its ``repr``): LangChain's approximate counter, with our
     (pessimistic) characters per token, per-message overhead and image cost."""
-    schemas = [t if isinstance(t, dict) else {"repr": repr(t)} for t in tools or ()]
+    schemas: list[Any] = [t if isinstance(t, dict) else {"repr": repr(t)} for t in tools or ()]
     return count_tokens_approximately(
         messages, chars_per_token=CHARS_PER_TOKEN, extra_tokens_per_message=MESSAGE_OVERHEAD,
         tokens_per_image=IMAGE_TOKENS, tools=schemas or None)
