@@ -42,6 +42,7 @@ def _add_import(module: Path, line: str) -> None:
     module.write_text(module.read_text() + f"\n\ndef _wrong_way() -> None:\n    {line}\n")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("module", "line", "contract"), [
     ("providers/errors.py", "import localagent.paths", "import nothing of ours"),
     ("prompts/__init__.py", "from nodes import answers", "import nothing of ours"),
