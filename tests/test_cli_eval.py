@@ -59,6 +59,16 @@ def test_eval_scores_the_workflow_and_the_direct_baseline(tmp_path: Path,
     code, out, _ = run("--format", "json", "eval", "compare", str(output), str(output))
     assert code == 0 and json.loads(out)["differences"] == []
 
+    alone = tmp_path / "direct.json"  # the baseline alone: one call per task
+    code, out, err = run("--format", "json", "eval", str(suite), "--baseline", "direct",
+                         "--baseline-only", "--output", str(alone))
+    assert code == 0, err
+    assert list(json.loads(out)["summary"]) == ["direct"]
+    assert len(httpserver.log) == calls + 1
+    code, out, _ = run("--format", "json", "eval", "compare", str(output), str(alone))
+    assert json.loads(out)["differences"] == [
+        {"mode": "workflow", "task": "calc", "A": "1/1", "B": "-", "change": "only in A"}]
+
 
 def test_eval_bad_input_exits_2_naming_the_problem(tmp_path: Path) -> None:
     code, _, err = run("eval", str(tmp_path / "missing"))
@@ -71,6 +81,8 @@ def test_eval_bad_input_exits_2_naming_the_problem(tmp_path: Path) -> None:
     calc_task(suite, "calc")
     code, _, err = run("eval", str(suite), "--baseline", "fancy")
     assert code == 2 and "'fancy' is not known" in err
+    code, _, err = run("eval", str(suite), "--baseline-only")
+    assert code == 2 and "--baseline-only needs --baseline direct" in err
     code, _, err = run("eval", str(suite), "--tasks", "nothing-*")
     assert code == 2 and "no task of suite 'suite' matches" in err
     code, _, err = run("eval", str(suite), "--resume")

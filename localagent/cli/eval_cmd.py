@@ -58,6 +58,8 @@ def run(ctx: typer.Context,
                                  help="attempts per task"),
         baseline: str = typer.Option(None, "--baseline", metavar="direct",
                                      help="also answer each task with one plain model call"),
+        baseline_only: bool = typer.Option(False, "--baseline-only",
+                                           help="run the baseline alone, not the workflow"),
         output: Path = typer.Option(None, "--output", "-o", metavar="PATH",
                                     help="results JSON (default: under the data dir)"),
         resume: bool = typer.Option(False, "--resume", help="continue a stopped eval: run "
@@ -71,6 +73,8 @@ def run(ctx: typer.Context,
 
     if baseline not in (None, "direct"):
         fail(f"--baseline: {baseline!r} is not known; the one baseline is 'direct'")
+    if baseline_only and baseline is None:
+        fail("--baseline-only needs --baseline direct")
     app_state = state(ctx)
     settings = app_state.load().settings
     use_settings(settings)
@@ -107,7 +111,7 @@ def run(ctx: typer.Context,
         from localagent.eval.runner import new_doc
 
         doc = new_doc(name, spec, runs=runs, baseline=baseline, command=command,
-                              tasks=chosen)
+                      tasks=chosen, workflow=not baseline_only)
     path = path.expanduser().resolve()
     _run(ctx, doc, path, chosen, spec, parallel, suite)
 

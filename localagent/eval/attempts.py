@@ -168,7 +168,7 @@ def write_edits(root: Path, edits: dict[str, str]) -> tuple[list[str], list[str]
 
 
 async def direct_attempt(task: Task, workspace: Path, model: Any,
-                         budget: int = 24_000) -> Attempt:
+                         budget: int = 12_000) -> Attempt:
     """One plain call: the request and the files in, whole files out, written if inside."""
     from langchain_core.messages import HumanMessage, SystemMessage
 

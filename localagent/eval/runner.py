@@ -58,9 +58,13 @@ def work_dir(output: Path) -> Path:
 
 
 def new_doc(suite: str, provider: str | None, *, runs: int, baseline: str | None,
-            command: str, tasks: list[Task]) -> dict[str, Any]:
+            command: str, tasks: list[Task], workflow: bool = True) -> dict[str, Any]:
+    """A fresh results document; ``workflow=False`` runs the baseline alone."""
+    modes = [*(["workflow"] if workflow or not baseline else []), *([baseline] if baseline
+                                                                    else [])]
     return {"version": results.VERSION, "suite": suite, "provider": provider, "runs": runs,
-            "baseline": baseline, "command": command, "tasks": [t.name for t in tasks],
+            "baseline": baseline, "modes": modes, "command": command,
+            "tasks": [t.name for t in tasks],
             "started": datetime.now(UTC).isoformat(timespec="seconds"), "results": []}
 
 
@@ -85,7 +89,7 @@ class Runner:
     def jobs(self) -> list[Job]:
         """The attempts that have no result yet (all of them on a fresh eval)."""
         done = {results.key(r) for r in self.doc["results"]}
-        modes = ["workflow", *([self.doc["baseline"]] if self.doc.get("baseline") else [])]
+        modes = self.doc.get("modes") or ["workflow"]
         return [job for run in range(1, int(self.doc["runs"]) + 1) for task in self.tasks
                 for mode in modes if (job := Job(task, run, mode)).key not in done]
 
