@@ -16,6 +16,7 @@ from localagent.config.sections import (
     PerformanceSettings,
     PluginsSettings,
     SecuritySettings,
+    ServerSettings,
     SystemSettings,
     WorkflowSettings,
 )
@@ -44,6 +45,7 @@ class Settings(BaseSettings):
     caching: CachePolicy = Field(default_factory=CachePolicy)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     plugins: PluginsSettings = Field(default_factory=PluginsSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -70,4 +72,5 @@ class Settings(BaseSettings):
         data = self.model_dump(mode="json")
         for settings in data.get("providers", {}).values():
             settings.pop("api_key", None)
+        data.get("server", {}).get("jwt", {}).pop("secret", None)
         return data
