@@ -90,6 +90,7 @@ def test_no_key_wrong_scope_revoked_and_audit(started: str) -> None:
         "Authorization": f"Bearer {chat}"}).status_code == 200
     assert httpx.get(f"{started}/v1/models").status_code == 401
     assert run("server", "keys", "revoke", "app")[0] == 0
+    time.sleep(1.1)  # the server reads the key file at most once a second
     revoked = _chat(started, chat)
     assert revoked.status_code == 401 and "revoked" in revoked.json()["error"]["message"]
     _, out, _ = run("--format", "json", "server", "keys", "list", "--all")

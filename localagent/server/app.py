@@ -126,7 +126,7 @@ def create_app(settings: Settings, *, keys: KeyStore | None = None,
 
     @app.get("/ready")
     async def ready(request: Request) -> JSONResponse:
-        auth.identify(request)  # any valid key: it says nothing a caller could misuse
+        await auth.identify(request)  # any valid key: it says nothing a caller could misuse
         from localagent.server.ready import readiness
 
         report = await asyncio.to_thread(readiness, settings, gateway.model_table)  # type: ignore[attr-defined]

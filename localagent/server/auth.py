@@ -8,6 +8,7 @@ public address that way).
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -18,13 +19,14 @@ from typing import TYPE_CHECKING, Any, Literal
 from starlette.requests import HTTPConnection
 
 from localagent.server.errors import ApiError, forbidden, rate_limited, unauthorized
-from localagent.server.keys import KeyStore
+from localagent.server.keys import PREFIX, KeyStore
 
 if TYPE_CHECKING:
     from localagent.audit import AuditLog
     from localagent.config.sections import JwtSettings, ServerSettings
 
 ScopeName = Literal["chat", "runs", "admin"]
+KEY_REFRESH_SECONDS = 1.0
 Dependency = Callable[[HTTPConnection], Awaitable["Principal"]]
 
 
@@ -114,35 +116,52 @@ class Authenticator:
         self.jwt = JwtVerifier(jwt_config) if (
             jwt_config.secret is not None or jwt_config.jwks_file) else None
         self.limiter = RequestLimiter(config.rate_limit) if config.rate_limit else None
+        self._fresh_until = 0.0
 
     @property
     def required(self) -> bool:
-        return self.jwt is not None or self.keys.configured()
+        """Blocking (it may read the key file): for start-up, not for requests."""
+        self.keys.refresh()
+        return self.jwt is not None or self.keys.loaded()
 
-    def _fail(self, request: HTTPConnection, error: ApiError, reason: str,
-              principal: str | None = None) -> ApiError:
+    async def _refresh(self, force: bool = False) -> None:
+        """The key file as of at most a second ago, read off the event loop (``force``: now,
+        unless it was read in the last 50 ms, so a key just created works at once)."""
+        now = time.monotonic()
+        if now >= self._fresh_until or (
+                force and now >= self._fresh_until - KEY_REFRESH_SECONDS + 0.05):
+            await asyncio.to_thread(self.keys.refresh)
+            self._fresh_until = now + KEY_REFRESH_SECONDS
+
+    async def _fail(self, request: HTTPConnection, error: ApiError, reason: str,
+                    principal: str | None = None) -> ApiError:
         client = request.client.host if request.client else None
-        self.audit.record("server_auth_failed", reason=reason, status=error.status,
-                          method=request.scope.get("method", "WEBSOCKET"),
-                          path=request.url.path, client=client, principal=principal)
+        await asyncio.to_thread(
+            self.audit.record, "server_auth_failed", reason=reason, status=error.status,
+            method=request.scope.get("method", "WEBSOCKET"), path=request.url.path,
+            client=client, principal=principal)
         return error
 
-    def identify(self, request: HTTPConnection) -> Principal:
+    async def identify(self, request: HTTPConnection) -> Principal:
         """The caller, from ``Authorization: Bearer ...``; raises 401."""
-        if not self.required:
+        await self._refresh()
+        if self.jwt is None and not self.keys.loaded():
             return OPEN
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
-            raise self._fail(request, unauthorized(
+            raise await self._fail(request, unauthorized(
                 "missing API key: send 'Authorization: Bearer <key>' (create one with "
                 "'localagent server keys create NAME --scope chat')"), "missing")
-        record = self.keys.verify(token)
+        record = self.keys.lookup(token)
+        if record is None and token.startswith(PREFIX):
+            await self._refresh(force=True)
+            record = self.keys.lookup(token)
         if record is not None:
             if not record.active:
-                raise self._fail(request, unauthorized("this API key was revoked"), "revoked",
-                                 record.id)
+                raise await self._fail(request, unauthorized("this API key was revoked"),
+                                       "revoked", record.id)
             return Principal(record.id, record.name, frozenset(record.scopes), "key")
         if self.jwt is not None and token.count(".") == 2:
             import jwt
@@ -150,20 +169,20 @@ class Authenticator:
             try:
                 return self.jwt.principal(token)
             except jwt.PyJWTError as exc:
-                raise self._fail(request, unauthorized(f"invalid token: {exc}"),
+                raise await self._fail(request, unauthorized(f"invalid token: {exc}"),
                                  f"jwt: {type(exc).__name__}") from None
-        raise self._fail(request, unauthorized("invalid API key"), "unknown key")
+        raise await self._fail(request, unauthorized("invalid API key"), "unknown key")
 
-    def check(self, request: HTTPConnection, scope: str) -> Principal:
-        principal = self.identify(request)
+    async def check(self, request: HTTPConnection, scope: str) -> Principal:
+        principal = await self.identify(request)
         if not principal.allows(scope):
-            raise self._fail(request, forbidden(
+            raise await self._fail(request, forbidden(
                 f"this key has scopes {sorted(principal.scopes)}; {request.url.path} needs "
                 f"'{scope}'"), f"scope {scope}", principal.id)
         if self.limiter is not None and principal.kind != "open":
             wait = self.limiter.take(principal.id)
             if wait > 0:
-                raise self._fail(request, rate_limited(
+                raise await self._fail(request, rate_limited(
                     f"rate limit of this key exceeded; retry in {wait:.1f}s", wait),
                     "rate limited", principal.id)
         return principal
@@ -172,7 +191,7 @@ class Authenticator:
         """A FastAPI dependency: the caller if allowed ``scope``, else 401/403/429."""
 
         async def dependency(request: HTTPConnection) -> Principal:
-            return self.check(request, scope)
+            return await self.check(request, scope)
 
         return dependency
 
@@ -183,6 +202,6 @@ def require_scope(scope: ScopeName) -> Dependency:
 
     async def dependency(request: HTTPConnection) -> Principal:
         auth: Authenticator = request.app.state.auth
-        return auth.check(request, scope)
+        return await auth.check(request, scope)
 
     return dependency

@@ -65,6 +65,17 @@ class ModelTable:
                            param="model") from None
         return model
 
+    async def aget(self, model: str, temperature: float | None, max_tokens: int | None,
+                   seed: int | None) -> ResilientChatModel:
+        """``get`` without blocking the event loop: a model not built yet is built in a
+        thread (building a client reads certificates and may load an SDK)."""
+        found = self._models.get((model, temperature, max_tokens, seed))
+        if found is not None:
+            return found
+        import asyncio
+
+        return await asyncio.to_thread(self.get, model, temperature, max_tokens, seed)
+
     def get(self, model: str, temperature: float | None, max_tokens: int | None,
             seed: int | None) -> ResilientChatModel:
         key = (model, temperature, max_tokens, seed)
@@ -140,8 +151,13 @@ class Completions:
         if self.schema is not None and request.tools:
             raise bad_request("tools and a response_format schema in one request are not "
                               "supported", param="response_format")
-        self.model = table.get(request.model, request.temperature, request.token_limit,
-                               request.seed)
+        self.model: ResilientChatModel
+
+    async def open(self) -> Completions:
+        request = self.request
+        self.model = await self.table.aget(request.model, request.temperature,
+                                           request.token_limit, request.seed)
+        return self
 
     def _failure(self, exc: BaseException) -> ApiError:
         return from_provider(exc, self.table.retry_after(self.model))
@@ -283,7 +299,7 @@ def build_gateway_router(settings: Settings, require_scope: Any) -> APIRouter:
     @router.post("/v1/chat/completions", dependencies=[Depends(chat_scope)])
     async def chat_completions(request: Request) -> Response:
         parsed, messages = _parse(await request.body(), settings)
-        call = Completions(table, parsed, messages)
+        call = await Completions(table, parsed, messages).open()
         return await (call.stream() if parsed.stream else call.answer())
 
     router.model_table = table  # type: ignore[attr-defined]  # /ready and tests use it

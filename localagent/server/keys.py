@@ -3,7 +3,8 @@
 ``server-keys.json`` (0600, in the user data dir) lists each key's id, name, scopes, digest
 and revocation time; ``server-secret`` (0600, beside it) holds the HMAC secret. A key is
 shown once, when it is created. The file is read again whenever it changes, so a key
-revoked with the CLI stops working in a running server at its next request.
+revoked with the CLI stops working in a running server within a second (the server looks
+at the file at most once a second, off its event loop: ``refresh``).
 """
 
 from __future__ import annotations
@@ -133,15 +134,31 @@ class KeyStore:
         _write_private(self.path, json.dumps({"keys": rows}, indent=2).encode())
         self._stamp = None
 
+    def refresh(self) -> None:
+        """Read the file (and the secret) again if it changed; blocking, so a server calls
+        it in a thread. ``lookup`` and ``loaded`` then answer from memory."""
+        with self._lock:
+            self._load()
+            if self._keys:
+                self._server_secret(create=False)
+
+    def lookup(self, presented: str) -> ApiKey | None:
+        """The key record for ``presented`` (revoked ones too; the caller decides), from
+        what the last ``refresh`` read; None if unknown. Lookup is by HMAC digest, so timing
+        says nothing about any stored key."""
+        if not presented.startswith(PREFIX) or self._secret is None:
+            return None
+        digest = hmac.new(self._secret, presented.encode(), hashlib.sha256).hexdigest()
+        return self._by_digest.get(digest)
+
+    def loaded(self) -> bool:
+        """Any key was ever created, as of the last ``refresh``."""
+        return bool(self._by_digest)
+
     def records(self) -> list[ApiKey]:
         with self._lock:
             self._load()
             return list(self._keys.values())
-
-    def configured(self) -> bool:
-        """Any key was ever created (a revoked one too: revoking the last key must not open
-        the server to everyone)."""
-        return bool(self.records())
 
     def create(self, name: str, scopes: list[str]) -> tuple[ApiKey, str]:
         """A new key: its record and the key itself (the only time anyone sees it)."""
@@ -173,15 +190,3 @@ class KeyStore:
                 key.revoked = time.strftime("%Y-%m-%dT%H:%M:%S%z")
             self._save()
         return found[0]
-
-    def verify(self, presented: str) -> ApiKey | None:
-        """The key record for ``presented`` (revoked ones too; the caller decides), or None.
-        Lookup is by HMAC digest, so timing says nothing about any stored key."""
-        if not presented.startswith(PREFIX):
-            return None
-        digest = self.digest(presented)
-        if digest is None:
-            return None
-        with self._lock:
-            self._load()
-            return self._by_digest.get(digest)
