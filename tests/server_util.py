@@ -68,7 +68,8 @@ def _tool_body(name: str) -> dict[str, Any]:
 
 class Upstream:
     """Answers like OpenAI: a tool call when tools are offered, the JSON of ``STRUCTURED``
-    when a response format is asked for, else ``ANSWER``; streamed when asked."""
+    when a response format is asked for, else ``ANSWER``; streamed when asked (with a usage
+    chunk when ``stream_options.include_usage`` asks for one)."""
 
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
@@ -80,10 +81,18 @@ class Upstream:
         if body.get("tools"):
             name = body["tools"][0]["function"]["name"]
             if stream:
-                return Response(b"".join(OPENAI.encode(_tool_events(name))),
+                events = _tool_events(name)
+                if not (body.get("stream_options") or {}).get("include_usage"):
+                    events = events[:-1]
+                return Response(b"".join(OPENAI.encode(events)),
                                 content_type="text/event-stream")
             return Response(json.dumps(_tool_body(name)), content_type="application/json")
         text = json.dumps(STRUCTURED) if body.get("response_format") else ANSWER
+        if stream:  # like OpenAI: the usage chunk only when asked for
+            events = OPENAI.events(text)
+            if not (body.get("stream_options") or {}).get("include_usage"):
+                events = [e for e in events if "usage" not in e]
+            return Response(b"".join(OPENAI.encode(events)), content_type="text/event-stream")
         return OPENAI.reply(text)(request)
 
 

@@ -42,9 +42,12 @@ def upstream(httpserver: HTTPServer) -> Upstream:
     return handler
 
 
-@pytest.fixture
-def gateway(tmp_path: Path, httpserver: HTTPServer, upstream: Upstream) -> Iterator[str]:
-    configure(httpserver.url_for("").rstrip("/"))
+@pytest.fixture(params=[True, False], ids=["passthrough", "langchain"])
+def gateway(request: pytest.FixtureRequest, tmp_path: Path, httpserver: HTTPServer,
+            upstream: Upstream) -> Iterator[str]:
+    """The server, streaming from the OpenAI-wire upstream byte for byte or through the
+    LangChain chain (both ways must give the same answers)."""
+    configure(httpserver.url_for("").rstrip("/"), passthrough=request.param)
     with serving(app_for(tmp_path)) as url:
         yield url
 
@@ -272,10 +275,11 @@ def test_deadline_is_504(tmp_path: Path, httpserver: HTTPServer) -> None:
     assert late.json()["error"]["code"] == "deadline_exceeded"
 
 
+@pytest.mark.parametrize("passthrough", [True, False])
 def test_stream_failing_after_first_chunk_ends_with_an_error_event(
-        tmp_path: Path, httpserver: HTTPServer) -> None:
+        tmp_path: Path, httpserver: HTTPServer, passthrough: bool) -> None:
     serve(httpserver, OPENAI, cut_stream(OPENAI, "one two three four five", keep=3))
-    configure(httpserver.url_for("").rstrip("/"))
+    configure(httpserver.url_for("").rstrip("/"), passthrough=passthrough)
     with serving(app_for(tmp_path)) as url:
         body = {"model": "default", "stream": True,
                 "messages": [{"role": "user", "content": "x"}]}

@@ -190,6 +190,9 @@ class ServerSettings(Section):
     rate_limit: float | None = Field(
         None, gt=0, description="requests per minute per key (none: unlimited)")
     max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024)
+    passthrough: bool = Field(
+        True, description="stream plain completions from an OpenAI-compatible first "
+        "provider byte for byte (falls back to the full chain if it fails first)")
     jwt: JwtSettings = Field(default_factory=JwtSettings)
 
 

@@ -211,6 +211,13 @@ class Completions:
 
         if self.schema is not None:
             return await self.answer()
+        if self.table.settings.server.passthrough:
+            from localagent.server.passthrough import open_stream
+
+            forwarded = await open_stream(self.model, self.request.model_dump(exclude_none=True))
+            if forwarded is not None:
+                return StreamingResponse(forwarded.body(), media_type="text/event-stream",
+                                         headers=forwarded.headers())
         outcomes: list[Any] = []
         token = OUTCOME_PROBE.set(outcomes)
         try:
