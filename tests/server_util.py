@@ -96,7 +96,8 @@ class Upstream:
         return OPENAI.reply(text)(request)
 
 
-def configure(primary: str, backup: str | None = None, **server: Any) -> None:
+def configure(primary: str, backup: str | None = None, *, cache: bool = False,
+              **server: Any) -> None:
     """Providers ``openai`` at ``primary`` (and ``openai-compatible`` at ``backup``), the
     chain ``pair`` of both, the default the primary; no retries, so failover is quick."""
     providers: dict[str, Any] = {"openai": {"base_url": f"{primary}/v1", "api_key": UPSTREAM_KEY,
@@ -108,7 +109,7 @@ def configure(primary: str, backup: str | None = None, **server: Any) -> None:
         chains["pair"] = ["openai:gpt-4o-mini", "openai-compatible:backup"]
     write_user_config({"system": {"default_provider": "openai:gpt-4o-mini"},
                        "providers": providers, "chains": chains,
-                       "caching": {"enabled": False}, "server": server})
+                       "caching": {"enabled": cache}, "server": server})
 
 
 def app_for(tmp_path: Path) -> Any:

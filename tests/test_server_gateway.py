@@ -301,3 +301,21 @@ def test_stream_failing_after_first_chunk_ends_with_an_error_event(
     last = json.loads(lines[-1][6:])
     assert last["error"]["code"] == "stream_interrupted"
     assert any(json.loads(line[6:]).get("choices") for line in lines[:-1])  # content came first
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_cached_answer_says_so(tmp_path: Path, httpserver: HTTPServer, stream: bool) -> None:
+    upstream = Upstream()
+    serve(httpserver, OPENAI, upstream)
+    configure(httpserver.url_for("").rstrip("/"), cache=True)
+    body = {"model": "default", "temperature": 0, "stream": stream,
+            "messages": [{"role": "user", "content": "same question"}]}
+    with serving(app_for(tmp_path)) as url:
+        first, second = _post(url, body), _post(url, body)
+    assert first.headers["x-localagent-cached"] == "false"
+    assert second.headers["x-localagent-cached"] == "true"
+    assert len(upstream.requests) == 1
+    if stream:
+        assert second.text.rstrip().endswith("data: [DONE]") and "upstream" in second.text
+    else:
+        assert second.json()["choices"][0]["message"]["content"] == ANSWER
