@@ -214,3 +214,21 @@ def test_ready_checks_database_and_a_provider(upstream_url: str, refused_url: st
     with serving(_app()) as url:
         down = httpx.get(f"{url}/ready", timeout=30)
     assert down.status_code == 503 and down.json()["ready"] is False
+
+
+def test_metrics_open_unless_metrics_auth(upstream_url: str) -> None:
+    key = _create("ops", "chat")
+    configure(upstream_url)
+    with serving(_app()) as url:
+        assert _chat(url, key).status_code == 200
+        assert _chat(url, None).status_code == 401
+        text = httpx.get(f"{url}/metrics").text  # open by default
+    assert 'localagent_server_requests_total{route="/v1/chat/completions",status="200"} 1.0' \
+        in text
+    assert 'route="/v1/chat/completions",status="401"} 1.0' in text
+    assert key not in text
+    configure(upstream_url, metrics_auth=True)
+    with serving(_app()) as url:
+        assert httpx.get(f"{url}/metrics").status_code == 401
+        auth = {"Authorization": f"Bearer {key}"}
+        assert httpx.get(f"{url}/metrics", headers=auth).status_code == 200

@@ -132,6 +132,18 @@ def create_app(settings: Settings, *, keys: KeyStore | None = None,
         report = await asyncio.to_thread(readiness, settings, gateway.model_table)  # type: ignore[attr-defined]
         return JSONResponse(report, status_code=200 if report["ready"] else 503)
 
+    from fastapi.responses import Response
+
+    from localagent.server.metrics import CONTENT_TYPE, Metrics, MetricsMiddleware
+
+    metrics = Metrics()
+
+    @app.get("/metrics")
+    async def metrics_text(request: Request) -> Response:
+        if server.metrics_auth:
+            await auth.identify(request)
+        return Response(metrics.render(), media_type=CONTENT_TYPE)
+
     if server.cors_origins:
         from starlette.middleware.cors import CORSMiddleware
 
@@ -140,5 +152,6 @@ def create_app(settings: Settings, *, keys: KeyStore | None = None,
                            allow_headers=["authorization", "content-type"],
                            expose_headers=EXPOSED_HEADERS)
     app.add_middleware(BodyLimit, limit=server.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app
 
