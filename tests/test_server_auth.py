@@ -232,3 +232,26 @@ def test_metrics_open_unless_metrics_auth(upstream_url: str) -> None:
         assert httpx.get(f"{url}/metrics").status_code == 401
         auth = {"Authorization": f"Bearer {key}"}
         assert httpx.get(f"{url}/metrics", headers=auth).status_code == 200
+
+
+def test_jwt_from_a_jwks_file(upstream_url: str, tmp_path: Path) -> None:
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from jwt.algorithms import RSAAlgorithm
+
+    issuer_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = json.loads(RSAAlgorithm.to_jwk(issuer_key.public_key()))
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps({"keys": [{**public, "kid": "k1", "alg": "RS256", "use": "sig"}]}))
+    configure(upstream_url, jwt={"jwks_file": str(jwks), "issuer": "https://id.example"})
+    claims = {"sub": "svc", "iss": "https://id.example", "exp": int(time.time()) + 60,
+              "scope": "chat runs"}
+    with serving(_app()) as url:
+        good = jwt.encode(claims, issuer_key, algorithm="RS256", headers={"kid": "k1"})
+        assert _chat(url, good).status_code == 200
+        forged = jwt.encode(claims, other_key, algorithm="RS256", headers={"kid": "k1"})
+        assert _chat(url, forged).status_code == 401
+        wrong_issuer = jwt.encode({**claims, "iss": "https://evil.example"}, issuer_key,
+                                  algorithm="RS256", headers={"kid": "k1"})
+        assert _chat(url, wrong_issuer).status_code == 401
