@@ -14,6 +14,7 @@ import asyncio
 import json
 import os
 import re
+import secrets
 import shutil
 import socket
 import subprocess
@@ -35,6 +36,9 @@ GOAL_P50 = 0.001
 BODY = {"model": "bench", "stream": True, "stream_options": {"include_usage": True},
         "messages": [{"role": "user", "content": "What is the answer?"}]}
 PAYLOAD = json.dumps(BODY).encode()
+# LiteLLM's proxy refuses to start without a master key; the others ignore the header
+# (the LocalAgent server under test has no key, so it is open)
+MASTER_KEY = "sk-" + secrets.token_hex(32)
 EXPECTED = "The answer is forty two."
 CONTENT = re.compile(r'"content":\s*"((?:[^"\\]|\\.)*)"')
 
@@ -108,6 +112,7 @@ def _litellm(upstream: str, home: Path) -> tuple[list[str], dict[str, str], int]
             "model": "openai/gpt-4o-mini", "api_base": upstream, "api_key": "sk-bench"}}],
         "litellm_settings": {"telemetry": False, "drop_params": True}}))
     env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_LOG": "ERROR",
+           "LITELLM_MASTER_KEY": MASTER_KEY,
            "LITELLM_TELEMETRY": "False", "DISABLE_SCHEMA_UPDATE": "True"}
     port = _port()
     return ([exe, "--config", str(config), "--host", "127.0.0.1", "--port", str(port),
@@ -120,6 +125,7 @@ async def _one(host: str, port: int, path: str) -> float | None:
     nothing, or its own CPU time is what gets measured."""
     request = (f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
                f"Content-Type: application/json\r\nContent-Length: {len(PAYLOAD)}\r\n"
+               f"Authorization: Bearer {MASTER_KEY}\r\n"
                "Connection: close\r\n\r\n").encode() + PAYLOAD
     started = time.perf_counter()
     try:
