@@ -4,10 +4,13 @@ a process of its own (tests/runs_server.py) that uvicorn stops on SIGTERM."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -53,6 +56,24 @@ def spawn(tmp_path: Path) -> Iterator[Callable[[Path], tuple[subprocess.Popen[by
         print(log.name, log.read_text()[-3000:])
 
 
+class _Follower(threading.Thread):
+    """Reads a run's SSE stream until the server ends it."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(daemon=True)
+        self.url, self.kinds = url, list[str]()
+        self.opened = threading.Event()
+
+    def run(self) -> None:
+        from httpx_sse import connect_sse
+
+        with httpx.Client(timeout=60) as client, connect_sse(client, "GET", self.url) as src:
+            self.opened.set()
+            with contextlib.suppress(httpx.HTTPError):  # the server may cut it
+                for sse in src.iter_sse():
+                    self.kinds.append(json.loads(sse.data)["event"])
+
+
 def _stopped(proc: subprocess.Popen[bytes], log: Path) -> None:
     """SIGTERM, then a clean shutdown (uvicorn exits with the signal it handled)."""
     proc.send_signal(signal.SIGTERM)
@@ -86,9 +107,15 @@ def test_sigterm_leaves_the_run_resumable_and_the_next_start_resumes_it(
     done_before = Counter(scripted.log)
     assert done_before["Scope"] == 1 and done_before["Plan"] == 1
 
+    follower = _Follower(f"{url}/v1/runs/{run}/events")
+    follower.start()
+    assert follower.opened.wait(10)
     started = time.monotonic()
     _stopped(first, tmp_path / "server-0.log")
     stop_seconds = time.monotonic() - started
+    follower.join(10)
+    assert not follower.is_alive(), "an open event stream held the shutdown up"
+    assert "phase_started" in follower.kinds
     gate.release.set()  # the held call answers a client that is gone
 
     status = CliRunner().invoke(cli_app, ["--format", "json", "workflow", "status", run])
