@@ -15,8 +15,9 @@ from httpx_sse import connect_sse
 from pytest_httpserver import HTTPServer
 from typer.testing import CliRunner
 
+from localagent.audit import AuditLog
 from localagent.cli.app import app as cli_app
-from tests.graph_fakes import PhaseModel, scripted_provider
+from tests.graph_fakes import Gate, PhaseModel, scripted_provider
 from tests.runs_server import make_app, serving
 from tests.test_workflow import BUGGY, FIXED, model, repo
 
@@ -99,6 +100,8 @@ def test_a_run_asks_its_questions_through_the_api_and_finishes(
     assert report["status"] == "done" and report["thread_id"] == run
     finished = api.post(f"/v1/runs/{run}/resume", json={"answer": True})
     assert finished.status_code == 409 and "has finished (done)" in finished.json()["detail"]
+    audited = [(e["event"], e.get("thread")) for e in AuditLog().entries()]
+    assert ("run_started", run) in audited and audited.count(("run_resumed", run)) == 2
 
 
 def test_rejecting_the_diff_changes_nothing(api: httpx.Client, repo: Path) -> None:
@@ -193,3 +196,23 @@ def test_cancel_stops_a_run_and_closes_it(api: httpx.Client, repo: Path) -> None
     again = api.post(f"/v1/runs/{run}/resume", json={"answer": True})
     assert again.status_code == 409
     assert api.post(f"/v1/runs/{run}/cancel").status_code == 409
+
+
+def test_runs_beyond_the_cap_wait_in_the_queue(repo: Path, httpserver: HTTPServer) -> None:
+    scripted = model()
+    gate = Gate("first job")  # holds the first run's scope call
+    scripted_provider(httpserver, scripted, gate)
+    with serving(make_app([repo.parent], max_concurrent_runs=1)) as url, httpx.Client(
+            base_url=url, timeout=60) as api:
+        first = start(api, repo, request="first job")
+        assert gate.arrived.wait(30)
+        second = start(api, repo, request="second job")
+        assert api.get(f"/v1/runs/{first}").json()["status"] == "running"
+        assert api.get(f"/v1/runs/{second}").json()["status"] == "queued"
+        listed = {r["thread_id"]: r["status"] for r in api.get("/v1/runs").json()["runs"]}
+        assert listed == {first: "running", second: "queued"}
+        assert scripted.log == []  # the second run has not called the model
+        gate.release.set()
+        assert events(api, second)[-1]["status"] == "waiting"
+        assert api.get(f"/v1/runs/{first}").json()["status"] == "waiting"
+        assert scripted.log.count("Scope") == 2

@@ -18,6 +18,8 @@ class RunLog:
     """Events of one thread's legs in this server process, numbered from 0."""
 
     thread_id: str
+    request: str | None = None
+    workspace: str | None = None
     status: str = "queued"  # queued | running | then the leg's outcome status
     events: list[dict[str, Any]] = field(default_factory=list)
     dropped: int = 0  # events no longer kept (their numbers are below this)

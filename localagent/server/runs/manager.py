@@ -124,7 +124,11 @@ class RunManager:
                          else thread_status(snapshot),
                          "request": item["metadata"].get("request"),
                          "workspace": values.get("workspace"), "updated": item["ts"]})
-        return rows
+        listed = {row["thread_id"] for row in rows}
+        queued = [{"thread_id": run.thread_id, "status": run.status, "request": run.request,
+                   "workspace": run.workspace, "updated": None}
+                  for run in self._logs.values() if run.active and run.thread_id not in listed]
+        return queued + rows
 
     async def report(self, thread: str, fmt: str) -> str:
         from localagent.workflow.threads import report_file
@@ -147,6 +151,7 @@ class RunManager:
                     {"configurable": {"thread_id": thread}}) is not None:
                 raise NotNow(f"run {thread} already exists")
         payload = {"request": request, "workspace": str(workspace)}
+        self._logs[thread] = RunLog(thread, request=request[:200], workspace=str(workspace))
         self._launch(thread, payload, context, {"start": payload})
 
     async def resume(self, thread: str, answer: Any, context: dict[str, Any]) -> None:
