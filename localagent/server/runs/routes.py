@@ -73,19 +73,30 @@ class ResumeRun(BaseModel):
     context: RunContext = Field(default_factory=RunContext)
 
 
-def build_runs_router(require_scope: Callable[[str], Any], *, workspace_roots: list[Path],
-                      max_concurrent_runs: int, settings: Settings | None = None,
-                      shutdown_grace: float = 10.0,
+def build_runs_router(require_scope: Callable[[str], Any], *,
+                      workspace_roots: list[Path] | None = None,
+                      max_concurrent_runs: int | None = None,
+                      settings: Settings | None = None, shutdown_grace: float | None = None,
                       manager: RunManager | None = None) -> APIRouter:
-    """The runs API's routes, each behind ``require_scope("runs")``. Its lifespan resumes
-    the runs the last stop interrupted and, on shutdown, stops the runs under way at their
-    last checkpoint (``manager.shutdown``; calling it earlier is fine)."""
-    if manager is None:
-        from graph.context import settings as configured
+    """The runs API's routes, each behind ``require_scope("runs")``; what is not given comes
+    from ``settings.server`` (``settings``: the loaded configuration by default). Its
+    lifespan resumes the runs the last stop interrupted and, on shutdown, stops the runs
+    under way at their last checkpoint (``manager.shutdown``; calling it earlier is fine)."""
+    from graph.context import settings as configured
 
-        manager = RunManager(settings or configured(), workspace_roots=workspace_roots,
-                             max_concurrent_runs=max_concurrent_runs)
+    settings = manager.settings if manager is not None else settings or configured()
+    server = getattr(settings, "server", None)
+    if shutdown_grace is None:
+        shutdown_grace = float(getattr(server, "shutdown_grace", 10.0))
+    if manager is None:
+        manager = RunManager(
+            settings,
+            workspace_roots=list(getattr(server, "workspace_roots", []) if
+                                 workspace_roots is None else workspace_roots),
+            max_concurrent_runs=int(getattr(server, "max_concurrent_runs", 2) if
+                                    max_concurrent_runs is None else max_concurrent_runs))
     runs = manager
+    grace = shutdown_grace
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -94,7 +105,7 @@ def build_runs_router(require_scope: Callable[[str], Any], *, workspace_roots: l
         use_settings(runs.settings)  # the graph's nodes read the same configuration
         await runs.resume_interrupted()
         yield
-        await runs.shutdown(shutdown_grace)
+        await runs.shutdown(grace)
 
     router = APIRouter(prefix="/v1/runs", tags=["runs"], lifespan=lifespan,
                        dependencies=[Depends(require_scope(SCOPE))])
