@@ -212,7 +212,29 @@ def test_runs_beyond_the_cap_wait_in_the_queue(repo: Path, httpserver: HTTPServe
         listed = {r["thread_id"]: r["status"] for r in api.get("/v1/runs").json()["runs"]}
         assert listed == {first: "running", second: "queued"}
         assert scripted.log == []  # the second run has not called the model
+        third = start(api, repo, request="third job")
+        cancelled = api.post(f"/v1/runs/{third}/cancel")
+        assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
         gate.release.set()
         assert events(api, second)[-1]["status"] == "waiting"
         assert api.get(f"/v1/runs/{first}").json()["status"] == "waiting"
-        assert scripted.log.count("Scope") == 2
+        assert api.get(f"/v1/runs/{third}").json()["status"] == "cancelled"
+        assert scripted.log.count("Scope") == 2  # the cancelled run never started
+
+
+def test_cancel_stops_a_run_in_the_middle_of_a_phase(repo: Path, httpserver: HTTPServer) -> None:
+    scripted = model()
+    gate = Gate("fix the add function")  # holds the execute branch
+    scripted_provider(httpserver, scripted, gate)
+    with serving(make_app([repo.parent])) as url, httpx.Client(base_url=url,
+                                                               timeout=60) as api:
+        run = start(api, repo, context={"auto_approve": True})
+        assert gate.arrived.wait(60)
+        assert api.get(f"/v1/runs/{run}").json()["phase"] == "execute"
+        cancelled = api.post(f"/v1/runs/{run}/cancel").json()
+        gate.release.set()
+        assert cancelled["status"] == "cancelled" and cancelled["next"] == []
+        assert events(api, run, after=0)[-1]["status"] == "cancelled"
+        assert (repo / "calc.py").read_text() == BUGGY
+        report = api.get(f"/v1/runs/{run}/report", params={"format": "json"}).json()
+        assert report["status"] == "cancelled" and report["plan"]["streams"]

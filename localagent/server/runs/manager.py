@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+KEPT_LOGS = 500  # runs whose events this process keeps for late followers
+
 NODE_PHASE = {"draft_scope": "scope", "confirm_scope": "scope", "research_agent": "research",
               "execute_agent": "execute", "merge": "integrate", "approve_changes": "integrate",
               "finish": "report"}
@@ -91,8 +93,10 @@ class RunManager:
             try:
                 snapshot, metadata = await load(saver, thread)
             except ThreadNotFound:
-                if run is not None and run.active:  # queued: no checkpoint yet
-                    return {"thread_id": thread, "status": run.status, "phase": None}
+                if run is not None:  # queued (or cancelled in the queue): no checkpoint
+                    return {"thread_id": thread, "status": run.status, "phase": None,
+                            "request": run.request, "workspace": run.workspace,
+                            "question": None}
                 raise NoSuchRun(f"no run {thread!r}") from None
         if not self.allowed(dict(snapshot.values or {})):
             raise OutsideRoots(f"run {thread} works outside server.workspace_roots")
@@ -200,8 +204,11 @@ class RunManager:
 
     def _launch(self, thread: str, payload: Any, context: WorkflowContext,
                 leg_input: dict[str, Any] | None) -> None:
-        run = self._logs.get(thread) or RunLog(thread)
-        self._logs[thread] = run
+        run = self._logs.pop(thread, None) or RunLog(thread)
+        self._logs[thread] = run  # the newest last
+        ended = [t for t, r in self._logs.items() if not r.active]
+        for old in ended[:max(0, len(self._logs) - KEPT_LOGS)]:
+            del self._logs[old]  # its thread stays in the database
         run.cancelled = False
         run.set_status("queued")
         self.ledger.put(thread, {"context": asdict(context), "input": leg_input})
@@ -223,7 +230,10 @@ class RunManager:
             pass
         except Exception as exc:  # never leave a run "running" behind
             log.exception("run %s failed", run.thread_id)
-            outcome = Outcome(run.thread_id, "failed", error=f"{type(exc).__name__}: {exc}")
+            from localagent.redact import scrub
+
+            outcome = Outcome(run.thread_id, "failed",
+                              error=scrub(f"{type(exc).__name__}: {exc}"))
         if not (self._closing and outcome.status == "stopped") or run.cancelled:
             self.ledger.drop(run.thread_id)  # ended, or stopped on purpose: nothing to resume
         run.set_status(outcome.status, interrupt=outcome.interrupt, error=outcome.error)
@@ -243,7 +253,8 @@ class RunManager:
             with contextlib.suppress(asyncio.CancelledError):
                 await run.task
         self.ledger.drop(thread)
-        await close_cancelled(self.settings, thread)
+        if doc["status"] != "queued":  # a queued run has no checkpoint to close
+            await close_cancelled(self.settings, thread)
         if run is not None:
             run.set_status("cancelled")
         return await self.describe(thread)
