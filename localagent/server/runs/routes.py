@@ -20,7 +20,7 @@ from localagent.server.runs.manager import RunManager
 if TYPE_CHECKING:
     from localagent.config.schema import Settings
 
-SCOPE = "runs"
+SCOPE: Literal["runs"] = "runs"
 
 
 class RunContext(BaseModel):
@@ -73,7 +73,7 @@ class ResumeRun(BaseModel):
     context: RunContext = Field(default_factory=RunContext)
 
 
-def build_runs_router(require_scope: Callable[[str], Any], *,
+def build_runs_router(require_scope: Callable[[Literal["runs"]], Any], *,
                       workspace_roots: list[Path] | None = None,
                       max_concurrent_runs: int | None = None,
                       settings: Settings | None = None, shutdown_grace: float | None = None,
