@@ -121,7 +121,7 @@ def build_runs_router(require_scope: Callable[[Literal["runs"]], Any], *,
         thread = body.thread_id or uuid.uuid4().hex[:12]
         context = runs.context(body.context.model_dump())
         await runs.start(thread, body.request, workspace, context)
-        _audit(runs, "run_started", thread=thread, workspace=str(workspace))
+        await _audit(runs, "run_started", thread=thread, workspace=str(workspace))
         return {"id": thread, "thread_id": thread, "status": "queued"}
 
     @router.get("")
@@ -135,7 +135,7 @@ def build_runs_router(require_scope: Callable[[Literal["runs"]], Any], *,
     @router.post("/{run_id}/resume", status_code=202)
     async def resume(run_id: str, body: ResumeRun) -> dict[str, Any]:
         await runs.resume(run_id, body.answer, body.context.model_dump(exclude_none=True))
-        _audit(runs, "run_resumed", thread=run_id)
+        await _audit(runs, "run_resumed", thread=run_id)
         return {"id": run_id, "thread_id": run_id, "status": "queued"}
 
     @router.post("/{run_id}/cancel")
@@ -214,7 +214,10 @@ async def _follow(runs: RunManager, thread: str, after: int
     return stream()
 
 
-def _audit(runs: RunManager, event: str, **fields: Any) -> None:
+async def _audit(runs: RunManager, event: str, **fields: Any) -> None:
+    import asyncio
+
     from localagent.audit import AuditLog
 
-    AuditLog(enabled=runs.settings.security.enable_audit_log).record(event, **fields)
+    log = AuditLog(enabled=runs.settings.security.enable_audit_log)
+    await asyncio.to_thread(log.record, event, **fields)  # a file write, off the loop
