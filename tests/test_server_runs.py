@@ -238,3 +238,22 @@ def test_cancel_stops_a_run_in_the_middle_of_a_phase(repo: Path, httpserver: HTT
         assert (repo / "calc.py").read_text() == BUGGY
         report = api.get(f"/v1/runs/{run}/report", params={"format": "json"}).json()
         assert report["status"] == "cancelled" and report["plan"]["streams"]
+
+
+def test_a_thread_outside_the_roots_is_out_of_reach(repo: Path, scripted: PhaseModel,
+                                                    tmp_path: Path) -> None:
+    runner = CliRunner()
+    outside = runner.invoke(cli_app, ["--format", "json", "fix add", "-w", str(repo),
+                                      "--thread", "elsewhere"])
+    assert outside.exit_code == 3, outside.output
+    (tmp_path / "inside").mkdir()
+    with serving(make_app([tmp_path / "inside"])) as url, httpx.Client(base_url=url) as api:
+        assert api.get("/v1/runs").json()["runs"] == []
+        for method, path in [("GET", ""), ("GET", "/events"), ("GET", "/report"),
+                             ("POST", "/resume"), ("POST", "/cancel")]:
+            answer = api.request(method, f"/v1/runs/elsewhere{path}",
+                                 json={"answer": True} if method == "POST" else None)
+            assert answer.status_code == 403, (path, answer.text)
+    assert (repo / "calc.py").read_text() == BUGGY
+    status = runner.invoke(cli_app, ["--format", "json", "workflow", "status", "elsewhere"])
+    assert json.loads(status.stdout)["status"] == "waiting"
