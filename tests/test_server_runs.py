@@ -105,9 +105,14 @@ def test_a_run_asks_its_questions_through_the_api_and_finishes(
 
 
 def test_rejecting_the_diff_changes_nothing(api: httpx.Client, repo: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
     run = start(api, repo)
     first = events(api, run)
-    api.post(f"/v1/runs/{run}/resume", json={"answer": True})
+    with ThreadPoolExecutor(4) as pool:  # one answer is taken, the others refused
+        codes = list(pool.map(lambda _: api.post(f"/v1/runs/{run}/resume",
+                                                 json={"answer": True}).status_code, range(4)))
+    assert sorted(codes) == [202, 409, 409, 409]
     second = events(api, run, after=int(first[-1]["_id"]))
     assert second[-1]["interrupt"]["type"] == "approve_changes"
     assert api.post(f"/v1/runs/{run}/resume", json={"answer": False}).status_code == 202

@@ -154,6 +154,8 @@ class RunManager:
             if thread in self._logs or await saver.aget_tuple(
                     {"configurable": {"thread_id": thread}}) is not None:
                 raise NotNow(f"run {thread} already exists")
+        if thread in self._logs:  # started by a request that came in meanwhile
+            raise NotNow(f"run {thread} already exists")
         payload = {"request": request, "workspace": str(workspace)}
         self._logs[thread] = RunLog(thread, request=request[:200], workspace=str(workspace))
         self._launch(thread, payload, context, {"start": payload})
@@ -184,6 +186,8 @@ class RunManager:
                              "true | false | \"feedback\" | {...}}")
             payload = Command(resume=answer)
             entry = {"answer": answer, "interrupt_id": snapshot.interrupts[0].id}
+        if (run := self._logs.get(thread)) is not None and run.active:  # resumed meanwhile
+            raise NotNow(f"run {thread} is {run.status}; resume it when it stops or waits")
         self._launch(thread, payload, self.context({**saved_context(metadata), **context}),
                      entry or None)
 
