@@ -28,6 +28,7 @@ from tests.runs_server import free_port, wait_up
 from tests.test_workflow import FIXED, model, repo
 
 __all__ = ["repo"]
+pytestmark = pytest.mark.slow  # server processes, started twice
 ROOT = Path(__file__).resolve().parents[1]
 
 
