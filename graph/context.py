@@ -10,6 +10,7 @@ import typing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from graph.phases import Phase
 from localagent.config.sections import WorkflowSettings
 
 if TYPE_CHECKING:
@@ -54,8 +55,9 @@ class WorkflowContext:
     phases: tuple[int, ...] = _default("phases")
     allow_commands: tuple[str, ...] = ()
 
-    def runs(self, phase: int) -> bool:
-        return phase in self.phases
+    def runs(self, phase: Phase) -> bool:
+        """Whether this run goes through ``phase`` (a step of a phase goes with it)."""
+        return not phase.can_disable or phase.number in self.phases
 
     @classmethod
     def from_settings(cls, workflow: WorkflowSettings, **overrides: Any) -> WorkflowContext:

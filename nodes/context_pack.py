@@ -7,11 +7,12 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from graph.context import WorkflowContext, settings
+from graph.phases import CONTEXT
 from graph.state import WorkflowState
 from localagent.security import PolicyDenied
 from nodes.plan import findings_of
 from nodes.progress import phase
-from nodes.workspace import context_of, policy_for
+from nodes.workspace import policy_for
 from providers.tokens import CHARS_PER_TOKEN
 
 
@@ -36,10 +37,8 @@ def package(files: list[tuple[str, str]], findings: list[str], budget: int) -> s
     return "\n\n".join(parts)
 
 
-@phase("context", 3)
+@phase(CONTEXT, skipped=lambda state: {"contexts": {}})
 def build(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> dict[str, Any]:
-    if not context_of(runtime).runs(3):
-        return {"contexts": {}}
     policy = policy_for(state["workspace"], runtime)
     budget = settings().workflow.context_token_budget
     findings = findings_of(state)

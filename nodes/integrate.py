@@ -9,6 +9,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
 
 from graph.context import WorkflowContext
+from graph.phases import APPLY, INTEGRATE
 from graph.state import WorkflowState
 from localagent.security import ChangeSetFailed, FileChange, PolicyDenied
 from nodes.decisions import parse_decision
@@ -28,10 +29,13 @@ def _original(target: Path) -> str | None:
         return None
 
 
-@phase("integrate", 5)
+def _unmerged(state: WorkflowState) -> dict[str, Any]:
+    """Proposals stay in the report, nothing is applied."""
+    return {"changes": {"files": [], "conflicts": [], "diff": ""}}
+
+
+@phase(INTEGRATE, skipped=_unmerged)
 def merge(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> dict[str, Any]:
-    if not context_of(runtime).runs(5):  # proposals stay in the report, nothing is applied
-        return {"changes": {"files": [], "conflicts": [], "diff": ""}}
     policy = policy_for(state["workspace"], runtime)
     by_path: dict[str, list[tuple[str, str]]] = {}
     for result in state.get("proposals") or []:
@@ -80,7 +84,7 @@ def approve(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> Command[
     return Command(goto="apply")
 
 
-@phase("apply", 5)
+@phase(APPLY)
 def apply(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> dict[str, Any]:
     policy = policy_for(state["workspace"], runtime)
     changes = [FileChange(f["path"], f["content"]) for f in state["changes"]["files"]]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from langgraph.runtime import Runtime
 
 from graph.context import WorkflowContext
+from graph.phases import PLAN
 from graph.state import Override, Plan, Stream, WorkflowState
 from localagent.security import PolicyDenied
 from nodes.answers import marked
@@ -57,20 +59,26 @@ def tidy(plan: Plan, state: WorkflowState, runtime: Runtime[WorkflowContext]) ->
 
 
 def _prompt(state: WorkflowState, context: WorkflowContext) -> str:
-    return load_prompt("phases/plan").render(
+    return load_prompt(PLAN.prompt).render(
         max_streams=min(MAX_STREAMS, max(1, context.max_parallel_agents * 2)),
         roles=", ".join(roles(state["workspace"])), scope=state.get("scope", {}),
         findings=findings_of(state), lessons=state.get("lessons") or [])
 
 
-@phase("plan", 2)
+def _fresh() -> dict[str, Any]:
+    """A new plan's streams start undone, without proposals."""
+    return {"done_streams": Override([]), "proposals": Override([])}
+
+
+def _unplanned(state: WorkflowState) -> dict[str, Any]:
+    return {"plan": Plan().model_dump(), **_fresh()}
+
+
+@phase(PLAN, skipped=_unplanned)
 def make_plan(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
               models: ModelSource) -> Steps:
     context = context_of(runtime)
-    reset = {"done_streams": Override([]), "proposals": Override([])}
-    if not context.runs(2):
-        return {"plan": Plan().model_dump(), **reset}
     plan, evidence = yield Ask(models.get(context), Plan, _prompt(state, context),
                                phase="plan")
     return {"plan": marked(tidy(plan, state, runtime), evidence), "evidence": [evidence],
-            **reset}
+            **_fresh()}

@@ -12,6 +12,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from graph.context import WorkflowContext
+from graph.phases import phase_names
 from graph.state import WorkflowState
 from localagent.atomic import atomic_write
 from localagent.paths import run_folder_name
@@ -22,8 +23,7 @@ from nodes.report_text import markdown
 
 RUNS_DIR = ".localagent/runs"
 BRANCH_PHASES = ("research", "execute")
-PHASE_ORDER = ("scope", "research", "plan", "context", "execute", "integrate", "apply",
-               "validate", "audit", "document", "readiness")
+PHASE_ORDER = tuple(phase_names())
 
 
 def thread_id() -> str:

@@ -9,6 +9,7 @@ from langgraph.types import Command
 from pydantic import BaseModel
 
 from graph.context import WorkflowContext, settings
+from graph.phases import AUDIT, DOCUMENT, READINESS, Phase
 from graph.state import AuditReport, DocUpdate, Readiness, WorkflowState
 from nodes.answers import marked
 from nodes.models import Ask, ModelSource
@@ -27,13 +28,11 @@ def _validation_text(state: WorkflowState) -> dict[str, Any]:
     return validation
 
 
-@phase("audit", 7)
+@phase(AUDIT, skipped=lambda state: Command(goto="document"))
 def audit(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
           models: ModelSource) -> Steps:
     context = context_of(runtime)
-    if not context.runs(7):
-        return Command(goto="document")
-    prompt = load_prompt("phases/audit").render(
+    prompt = load_prompt(AUDIT.prompt).render(
         scope=state.get("scope", {}),
         diff=(state.get("changes") or {}).get("diff", "")[:DIFF_CHARS] or "(no change)",
         validation=_validation_text(state))
@@ -47,30 +46,28 @@ def audit(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
     return Command(goto="document", update=update)
 
 
-def _summary(runtime: Runtime[WorkflowContext], models: ModelSource, number: int,
-             name: str, schema: type[BaseModel], key: str, **values: Any) -> Steps:
-    """Phases 8 and 9: one structured answer stored under ``key`` (nothing if disabled)."""
+def _summary(runtime: Runtime[WorkflowContext], models: ModelSource, summarised: Phase,
+             schema: type[BaseModel], key: str, **values: Any) -> Steps:
+    """Phases 8 and 9: one structured answer stored under ``key``."""
     context = context_of(runtime)
-    if not context.runs(number):
-        return {}
-    prompt = load_prompt(f"phases/{name}").render(**values)
-    answer, evidence = yield Ask(models.get(context), schema, prompt, phase=name)
+    prompt = load_prompt(summarised.prompt).render(**values)
+    answer, evidence = yield Ask(models.get(context), schema, prompt, phase=summarised.name)
     return {key: marked(answer, evidence), "evidence": [evidence]}
 
 
-@phase("document", 8)
+@phase(DOCUMENT)
 def document(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
              models: ModelSource) -> Steps:
-    return (yield from _summary(runtime, models, 8, "document", DocUpdate, "docs",
+    return (yield from _summary(runtime, models, DOCUMENT, DocUpdate, "docs",
                                 scope=state.get("scope", {}),
                                 files=(state.get("applied") or {}).get("paths", []),
                                 audit=state.get("audit", {})))
 
 
-@phase("readiness", 9)
+@phase(READINESS)
 def readiness(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
               models: ModelSource) -> Steps:
-    return (yield from _summary(runtime, models, 9, "readiness", Readiness, "readiness",
+    return (yield from _summary(runtime, models, READINESS, Readiness, "readiness",
                                 scope=state.get("scope", {}),
                                 validation=_validation_text(state),
                                 audit=state.get("audit", {})))

@@ -8,6 +8,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
 
 from graph.context import WorkflowContext
+from graph.phases import SCOPE
 from graph.state import Scope, WorkflowState
 from nodes.answers import marked
 from nodes.decisions import parse_decision
@@ -22,16 +23,19 @@ def _prompt(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> str:
     policy = policy_for(state["workspace"], runtime)
     policy.check_message(state["request"], what="the request")
     files = [f for _, f in zip(range(40), policy.list_files("."), strict=False)]
-    return load_prompt("phases/scope").render(
+    return load_prompt(SCOPE.prompt).render(
         request=state["request"], files=files, feedback=state.get("scope_feedback") or "(none)")
 
 
-@phase("scope", 0)
+def _unscoped(state: WorkflowState) -> dict[str, Any]:
+    """Without the scope phase, the request is the scope."""
+    return {"scope": Scope(summary=state["request"]).model_dump(), "status": "running"}
+
+
+@phase(SCOPE, skipped=_unscoped)
 def draft(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
           models: ModelSource) -> Steps:
     context = context_of(runtime)
-    if not context.runs(0):
-        return {"scope": Scope(summary=state["request"]).model_dump(), "status": "running"}
     prompt = _prompt(state, runtime)
     scope, evidence = yield Ask(models.get(context), Scope, prompt, phase="scope")
     return {"scope": marked(scope, evidence), "status": "running", "evidence": [evidence]}
@@ -40,7 +44,7 @@ def draft(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
 def confirm(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> Command[Any]:
     """Interrupt for confirmation (unless auto-approve); feedback goes back to draft."""
     context = context_of(runtime)
-    if context.auto_approve or not context.runs(0):
+    if context.auto_approve or not context.runs(SCOPE):
         return Command(goto="research")
     answer = interrupt({"type": "confirm_scope",
                         "message": "Confirm the scope, or answer with feedback to re-scope.",

@@ -12,6 +12,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
 
 from graph.context import WorkflowContext, settings
+from graph.phases import VALIDATE
 from graph.state import WorkflowState
 from localagent.security import PolicyDenied, SecurityPolicy
 from localagent.security.interpreter import python_name
@@ -64,12 +65,14 @@ def approvals(policy: SecurityPolicy, checks: list[str]) -> dict[str, bool]:
     return answers
 
 
-@phase("validate", 6)
+def _unvalidated(state: WorkflowState) -> Command[Any]:
+    return Command(goto="audit", update={"validation": {"passed": True, "skipped": True,
+                                                        "checks": []}})
+
+
+@phase(VALIDATE, skipped=_unvalidated)
 def run_checks(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> Command[Any]:
     context = context_of(runtime)
-    if not context.runs(6):
-        return Command(goto="audit", update={"validation": {"passed": True, "skipped": True,
-                                                            "checks": []}})
     policy = policy_for(state["workspace"], runtime)
     checks = detect_checks(policy.workspace.root)
     answers = approvals(policy, checks)

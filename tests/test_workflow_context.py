@@ -12,6 +12,7 @@ from pytest_httpserver import HTTPServer
 from typer.testing import CliRunner
 
 from graph.context import WorkflowContext, with_configured_defaults
+from graph.phases import CONTEXT
 from graph.workflow import build_workflow
 from localagent.cli.app import app
 from localagent.config.sections import WorkflowSettings
@@ -46,7 +47,7 @@ def test_studio_sees_every_default_and_configured_values_replace_them() -> None:
     # from the dict it is given)
     context = configured(auto_approve=True)
     assert isinstance(context, WorkflowContext) and context.max_parallel_agents == 5
-    assert not context.runs(3) and context.auto_approve
+    assert not context.runs(CONTEXT) and context.auto_approve
 
 
 def test_the_cli_runs_with_the_configured_values(repo: Path, httpserver: HTTPServer,
