@@ -6,13 +6,13 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from graph.context import WorkflowContext, settings
+from graph.context import PolicyFactory, WorkflowContext
 from graph.phases import CONTEXT
 from graph.state import WorkflowState
 from localagent.security import PolicyDenied
 from nodes.plan import findings_of
 from nodes.progress import phase
-from nodes.workspace import policy_for
+from nodes.workspace import context_of
 from providers.tokens import CHARS_PER_TOKEN
 
 
@@ -38,9 +38,11 @@ def package(files: list[tuple[str, str]], findings: list[str], budget: int) -> s
 
 
 @phase(CONTEXT, skipped=lambda state: {"contexts": {}})
-def build(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> dict[str, Any]:
-    policy = policy_for(state["workspace"], runtime)
-    budget = settings().workflow.context_token_budget
+def build(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
+          policies: PolicyFactory) -> dict[str, Any]:
+    context = context_of(runtime)
+    policy = policies(state["workspace"], context)
+    budget = context.context_token_budget
     findings = findings_of(state)
     contexts: dict[str, str] = {}
     for stream in state["plan"]["streams"]:

@@ -8,14 +8,14 @@ from typing import Any
 from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
 
-from graph.context import WorkflowContext
+from graph.context import PolicyFactory, WorkflowContext
 from graph.phases import APPLY, INTEGRATE
 from graph.state import WorkflowState
 from localagent.security import ChangeSetFailed, FileChange, PolicyDenied
 from nodes.decisions import parse_decision
 from nodes.merge import merge_versions, unified
 from nodes.progress import phase
-from nodes.workspace import context_of, policy_for
+from nodes.workspace import context_of
 
 
 def _original(target: Path) -> str | None:
@@ -35,8 +35,9 @@ def _unmerged(state: WorkflowState) -> dict[str, Any]:
 
 
 @phase(INTEGRATE, skipped=_unmerged)
-def merge(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> dict[str, Any]:
-    policy = policy_for(state["workspace"], runtime)
+def merge(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
+          policies: PolicyFactory) -> dict[str, Any]:
+    policy = policies(state["workspace"], context_of(runtime))
     by_path: dict[str, list[tuple[str, str]]] = {}
     for result in state.get("proposals") or []:
         latest: dict[str, str] = {}
@@ -85,8 +86,9 @@ def approve(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> Command[
 
 
 @phase(APPLY)
-def apply(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> dict[str, Any]:
-    policy = policy_for(state["workspace"], runtime)
+def apply(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
+          policies: PolicyFactory) -> dict[str, Any]:
+    policy = policies(state["workspace"], context_of(runtime))
     changes = [FileChange(f["path"], f["content"]) for f in state["changes"]["files"]]
     try:
         done = policy.apply(changes, approved=True)

@@ -8,7 +8,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 from pydantic import BaseModel
 
-from graph.context import WorkflowContext, settings
+from graph.context import WorkflowContext
 from graph.phases import AUDIT, DOCUMENT, READINESS, Phase
 from graph.state import AuditReport, DocUpdate, Readiness, WorkflowState
 from nodes.answers import marked
@@ -39,7 +39,7 @@ def audit(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
     report, evidence = yield Ask(models.get(context), AuditReport, prompt, phase="audit")
     update: dict[str, Any] = {"audit": marked(report, evidence), "evidence": [evidence]}
     loops = state.get("audit_loops", 0)
-    if report.replan and report.lessons and loops < settings().workflow.max_audit_loops:
+    if report.replan and report.lessons and loops < context.max_audit_loops:
         return Command(goto="plan", update={
             **update, "audit_loops": loops + 1,
             "lessons": [*(state.get("lessons") or []), *report.lessons]})

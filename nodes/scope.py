@@ -7,20 +7,20 @@ from typing import Any
 from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
 
-from graph.context import WorkflowContext
+from graph.context import PolicyFactory, WorkflowContext
 from graph.phases import SCOPE
 from graph.state import Scope, WorkflowState
+from localagent.security import SecurityPolicy
 from nodes.answers import marked
 from nodes.decisions import parse_decision
 from nodes.models import Ask, ModelSource
 from nodes.progress import phase
 from nodes.runnable import Steps
-from nodes.workspace import context_of, policy_for
+from nodes.workspace import context_of
 from prompts import load_prompt
 
 
-def _prompt(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> str:
-    policy = policy_for(state["workspace"], runtime)
+def _prompt(state: WorkflowState, policy: SecurityPolicy) -> str:
     policy.check_message(state["request"], what="the request")
     files = [f for _, f in zip(range(40), policy.list_files("."), strict=False)]
     return load_prompt(SCOPE.prompt).render(
@@ -34,9 +34,9 @@ def _unscoped(state: WorkflowState) -> dict[str, Any]:
 
 @phase(SCOPE, skipped=_unscoped)
 def draft(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
-          models: ModelSource) -> Steps:
+          models: ModelSource, policies: PolicyFactory) -> Steps:
     context = context_of(runtime)
-    prompt = _prompt(state, runtime)
+    prompt = _prompt(state, policies(state["workspace"], context))
     scope, evidence = yield Ask(models.get(context), Scope, prompt, phase="scope")
     return {"scope": marked(scope, evidence), "status": "running", "evidence": [evidence]}
 

@@ -5,27 +5,27 @@ Without a sandbox, the user approves each check that runs project code before an
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
 
-from graph.context import WorkflowContext, settings
+from graph.context import PolicyFactory, WorkflowContext
 from graph.phases import VALIDATE
 from graph.state import WorkflowState
 from localagent.security import PolicyDenied, SecurityPolicy
 from localagent.security.interpreter import python_name
 from nodes.decisions import parse_decision
 from nodes.progress import phase
-from nodes.workspace import context_of, policy_for
+from nodes.workspace import context_of
 
 OUTPUT_TAIL = 2000
 
 
-def detect_checks(root: Path) -> list[str]:
-    """Configured checks, else the test command the project's files point to."""
-    configured = settings().workflow.checks
+def detect_checks(root: Path, configured: Sequence[str] = ()) -> list[str]:
+    """The configured checks, else the test command the project's files point to."""
     if configured:
         return list(configured)
     checks: list[str] = []
@@ -71,10 +71,11 @@ def _unvalidated(state: WorkflowState) -> Command[Any]:
 
 
 @phase(VALIDATE, skipped=_unvalidated)
-def run_checks(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> Command[Any]:
+def run_checks(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
+               policies: PolicyFactory) -> Command[Any]:
     context = context_of(runtime)
-    policy = policy_for(state["workspace"], runtime)
-    checks = detect_checks(policy.workspace.root)
+    policy = policies(state["workspace"], context)
+    checks = detect_checks(policy.workspace.root, context.checks)
     answers = approvals(policy, checks)
     results: list[dict[str, Any]] = []
     for command in checks:

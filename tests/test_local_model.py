@@ -129,7 +129,7 @@ def test_llama_cpp_native_logs_show_only_when_debugging(gguf: str, level: str) -
 
 async def test_agent_subgraph_tool_round_trip(local: LocalChatModel, tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("The secret word is banana.\n")
-    agent = build_agent(ModelSource(local))
+    agent = build_agent(ModelSource.fixed(local))
     out = await agent.ainvoke(
         {"phase": "research", "stream": "notes", "role": "codebase-research-analyst",
          "workspace": str(tmp_path), "task": "Find the secret word in notes.txt."},

@@ -110,8 +110,8 @@ def _slowed(step: Any, seconds: float) -> Any:
     """An agent step that pauses first (a slow tool)."""
     inner = step.__wrapped__
 
-    def slow(state: Any, runtime: Any) -> Any:
+    def slow(state: Any, runtime: Any, **factories: Any) -> Any:
         time.sleep(seconds)
-        return inner(state, runtime)
+        return inner(state, runtime, **factories)
 
     return slow

@@ -78,12 +78,13 @@ async def _leg(settings: Settings, thread: str, payload: Any, context: WorkflowC
                view: View) -> Outcome:
     import asyncio
 
+    from graph.configured import factories
     from graph.workflow import build_workflow
     from localagent.checkpoints import open_saver
     from localagent.cli.driver import Outcome, drive
 
     async with open_saver(settings) as saver:
-        graph = build_workflow(checkpointer=saver)
+        graph = build_workflow(checkpointer=saver, **factories(settings))
         config: dict[str, Any] = {"configurable": {"thread_id": thread}}
         if isinstance(payload, dict):
             request = payload["request"]

@@ -29,6 +29,7 @@ THREAD = typer.Argument(..., help="thread id", callback=valid_thread_id)
 async def find(settings: Settings, thread: str | None) -> tuple[str, Any, dict[str, Any]]:
     """(thread id, state snapshot, run metadata) of ``thread`` or the latest workflow thread;
     a missing thread exits 2 with what there is instead."""
+    from graph.configured import factories
     from graph.workflow import build_workflow
     from localagent.checkpoints import latest_threads, open_saver
 
@@ -41,7 +42,7 @@ async def find(settings: Settings, thread: str | None) -> tuple[str, Any, dict[s
         found = await saver.aget_tuple({"configurable": {"thread_id": thread}})
         if found is None:
             fail(f"no thread {thread!r} in {_db(settings)}: see `localagent workflow list`")
-        graph = build_workflow(checkpointer=saver)
+        graph = build_workflow(checkpointer=saver, **factories(settings))
         snapshot = await graph.aget_state({"configurable": {"thread_id": thread}})
         return thread, snapshot, dict(found.metadata or {})
 
@@ -53,10 +54,7 @@ def _db(settings: Settings) -> Path:
 
 
 def _load(ctx: typer.Context, thread: str | None) -> tuple[str, Any, dict[str, Any]]:
-    from graph.context import use_settings
-
     settings = state(ctx).load().settings
-    use_settings(settings)
     return run_async(find(settings, thread))
 
 
@@ -91,15 +89,14 @@ def list_threads(ctx: typer.Context,
     from localagent.cli.output import table
 
     async def collect() -> list[dict[str, Any]]:
-        from graph.context import use_settings
+        from graph.configured import factories
         from graph.workflow import build_workflow
         from localagent.checkpoints import latest_threads, open_saver
         from localagent.cli.driver import thread_status
 
         settings = state(ctx).load().settings
-        use_settings(settings)
         async with open_saver(settings) as saver:
-            graph = build_workflow(checkpointer=saver)
+            graph = build_workflow(checkpointer=saver, **factories(settings))
             rows = []
             for item in await latest_threads(saver, graph="workflow", limit=limit):
                 config = {"configurable": {"thread_id": item["thread_id"]}}
@@ -155,11 +152,13 @@ def _checks(validation: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 async def _history(ctx: typer.Context, thread: str, limit: int) -> list[dict[str, Any]]:
+    from graph.configured import factories
     from graph.workflow import build_workflow
     from localagent.checkpoints import open_saver
 
-    async with open_saver(state(ctx).load().settings) as saver:
-        graph = build_workflow(checkpointer=saver)
+    settings = state(ctx).load().settings
+    async with open_saver(settings) as saver:
+        graph = build_workflow(checkpointer=saver, **factories(settings))
         steps = []
         async for snap in graph.aget_state_history({"configurable": {"thread_id": thread}},
                                                    limit=limit):

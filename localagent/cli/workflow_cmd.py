@@ -22,11 +22,7 @@ app = typer.Typer(help="Run the phase workflow on a codebase, resume it, inspect
 
 
 def _settings(ctx: typer.Context) -> Settings:
-    from graph.context import use_settings
-
-    settings = state(ctx).load().settings
-    use_settings(settings)  # the graph's nodes read the same configuration
-    return settings
+    return state(ctx).load().settings
 
 
 def _phases(text: str | None) -> list[int] | None:
