@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
@@ -64,7 +64,8 @@ def merge(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
                         "diff": "".join(f["diff"] for f in files)}}
 
 
-def approve(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> Command[Any]:
+def approve(state: WorkflowState, runtime: Runtime[WorkflowContext]
+            ) -> Command[Literal["apply", "validate", "plan", "finish"]]:
     """Interrupt with the diff unless auto-approve; feedback re-plans, a no skips applying."""
     changes = state.get("changes") or {}
     if not changes.get("files"):

@@ -131,7 +131,7 @@ class Chat:
     ``(message, evidence)``."""
 
     model: Runnable[Any, Any]
-    messages: list[BaseMessage]
+    messages: Sequence[BaseMessage]
     phase: str
     stream: str = ""
     timeout: float | None = None

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Generator
+from typing import Any, Literal
 
 from langgraph.runtime import Runtime
 from langgraph.types import Command
@@ -10,27 +11,28 @@ from pydantic import BaseModel
 
 from graph.context import WorkflowContext
 from graph.phases import AUDIT, DOCUMENT, READINESS, Phase
-from graph.state import AuditReport, DocUpdate, Readiness, WorkflowState
+from graph.state import AuditReport, DocUpdate, Readiness, Validation, WorkflowState
 from nodes.answers import marked
 from nodes.models import Ask, ModelSource
 from nodes.progress import phase
-from nodes.runnable import Steps
+from nodes.runnable import ModelRequest, Steps
 from nodes.workspace import context_of
 from prompts import load_prompt
 
 DIFF_CHARS = 6000
 
 
-def _validation_text(state: WorkflowState) -> dict[str, Any]:
-    validation = dict(state.get("validation") or {})
-    validation["checks"] = [{**c, "output_tail": c["output_tail"][-600:]}
-                            for c in validation.get("checks", [])]
-    return validation
+def _validation_text(state: WorkflowState) -> Validation:
+    """The validation, each check's output cut to its tail."""
+    validation = state.get("validation") or Validation()
+    return {**validation, "checks": [{**c, "output_tail": c.get("output_tail", "")[-600:]}
+                                     for c in validation.get("checks", [])]}
 
 
 @phase(AUDIT, skipped=lambda state: Command(goto="document"))
 def audit(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
-          models: ModelSource) -> Steps:
+          models: ModelSource) -> Generator[ModelRequest, Any,
+                                            Command[Literal["plan", "document"]]]:
     context = context_of(runtime)
     prompt = load_prompt(AUDIT.prompt).render(
         scope=state.get("scope", {}),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
@@ -41,7 +41,8 @@ def draft(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
     return {"scope": marked(scope, evidence), "status": "running", "evidence": [evidence]}
 
 
-def confirm(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> Command[Any]:
+def confirm(state: WorkflowState, runtime: Runtime[WorkflowContext]
+            ) -> Command[Literal["draft_scope", "research", "finish"]]:
     """Interrupt for confirmation (unless auto-approve); feedback goes back to draft."""
     context = context_of(runtime)
     if context.auto_approve or not context.runs(SCOPE):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
@@ -65,14 +65,14 @@ def approvals(policy: SecurityPolicy, checks: list[str]) -> dict[str, bool]:
     return answers
 
 
-def _unvalidated(state: WorkflowState) -> Command[Any]:
+def _unvalidated(state: WorkflowState) -> Command[Literal["audit"]]:
     return Command(goto="audit", update={"validation": {"passed": True, "skipped": True,
                                                         "checks": []}})
 
 
 @phase(VALIDATE, skipped=_unvalidated)
 def run_checks(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
-               policies: PolicyFactory) -> Command[Any]:
+               policies: PolicyFactory) -> Command[Literal["audit", "research"]]:
     context = context_of(runtime)
     policy = policies(state["workspace"], context)
     checks = detect_checks(policy.workspace.root, context.checks)

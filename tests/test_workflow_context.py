@@ -61,3 +61,15 @@ def test_the_cli_runs_with_the_configured_values(repo: Path, httpserver: HTTPSer
     assert doc["phases"]["validate"]["status"] == "skipped"
     assert doc["phases"]["audit"]["status"] == "skipped"
     assert doc["applied"] == ["calc.py"] and doc["checks_passed"] is None
+
+
+def test_studio_sees_the_shapes_of_the_state() -> None:
+    """Typed state: the output schema describes what a phase stores, not ``object``."""
+    schema = build_workflow().get_output_jsonschema()
+    shapes = schema["$defs"]
+    assert schema["properties"]["scope"] == {"$ref": "#/$defs/ScopeState"}
+    assert set(shapes["PlanState"]["properties"]) >= {"summary", "streams"}
+    assert shapes["StreamState"]["required"] == ["id", "role", "focus", "files",
+                                                 "acceptance_checks", "depends_on"]
+    checks = shapes["Validation"]["properties"]["checks"]
+    assert checks["items"] == {"$ref": "#/$defs/CheckResult"}
