@@ -14,7 +14,7 @@ from graph.configured import Configured
 from graph.context import PolicyFactory, WorkflowContext
 from graph.state import AgentInput, AgentOutput, AgentState
 from nodes import agent_steps
-from nodes.models import ModelSource
+from nodes.model_calls import ModelSource
 from nodes.runnable import node
 
 

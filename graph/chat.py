@@ -14,7 +14,7 @@ from langgraph.runtime import Runtime
 
 from graph.configured import Configured
 from graph.context import ModelFactory
-from nodes.models import ModelSource, render
+from nodes.model_calls import ModelSource, render
 
 SYSTEM_PROMPT = "phases/chat"
 

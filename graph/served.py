@@ -12,7 +12,7 @@ from graph.configured import Configured
 from graph.context import with_configured_defaults
 from graph.workflow import build_workflow
 from localagent.config.loader import load_settings
-from nodes.models import ModelSource
+from nodes.model_calls import ModelSource
 
 configured = Configured(load_settings())
 context_schema = with_configured_defaults(configured.config.workflow)

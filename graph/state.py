@@ -204,7 +204,7 @@ class Validation(TypedDict, total=False):
     passed: bool
     skipped: bool
     checks: list[CheckResult]
-    iteration: int
+    validation_loops: int
 
 
 class AuditState(TypedDict, total=False):
@@ -241,17 +241,17 @@ class WorkflowState(TypedDict, total=False):
     status: str
     scope: ScopeState
     scope_feedback: str
-    research_input: str
+    validation_failure: str
     research: Annotated[list[BranchResult], merge_list]
     plan: PlanState
     lessons: list[str]
-    contexts: dict[str, str]
+    stream_contexts: dict[str, str]
     done_streams: Annotated[list[str], merge_list]
-    proposals: Annotated[list[BranchResult], merge_list]
+    execute_results: Annotated[list[BranchResult], merge_list]
     changes: ChangeSet
     applied: Annotated[Applied, record_applied]
     validation: Validation
-    iteration: int
+    validation_loops: int
     audit: AuditState
     audit_loops: int
     docs: DocsState
@@ -273,11 +273,11 @@ class AgentInput(TypedDict, total=False):
 
 class AgentOutput(TypedDict, total=False):
     """What a branch hands back: its result under the workflow's key for its phase
-    (``research``, or ``proposals`` and ``done_streams``) and its evidence."""
+    (``research``, or ``execute_results`` and ``done_streams``) and its evidence."""
 
     result: BranchResult
     research: Annotated[list[BranchResult], merge_list]
-    proposals: Annotated[list[BranchResult], merge_list]
+    execute_results: Annotated[list[BranchResult], merge_list]
     done_streams: Annotated[list[str], merge_list]
     evidence: Annotated[list[dict[str, Any]], operator.add]
 

@@ -15,17 +15,17 @@ from graph.configured import Configured
 from graph.context import ModelFactory, PolicyFactory, WorkflowContext
 from graph.state import WorkflowInput, WorkflowState
 from nodes import (
+    closing,
     context_pack,
     execute,
     integrate,
     plan,
     report,
     research,
-    review,
     scope,
     validate,
 )
-from nodes.models import ModelSource
+from nodes.model_calls import ModelSource
 from nodes.runnable import node
 
 
@@ -55,8 +55,8 @@ def _assemble(models: ModelSource, policies: PolicyFactory,
     g.add_node("research", node(research.start))
     g.add_node("research_agent", agent)
     g.add_node("plan", node(plan.make_plan, models=models, policies=policies))
-    g.add_node("context", node(context_pack.build, policies=policies))
-    g.add_node("execute", node(execute.gate))
+    g.add_node("context", node(context_pack.pack_contexts, policies=policies))
+    g.add_node("execute", node(execute.next_wave))
     g.add_node("execute_agent", agent)
     g.add_node("merge", node(integrate.merge, policies=policies))
     g.add_node("approve_changes", node(integrate.approve),
@@ -64,9 +64,9 @@ def _assemble(models: ModelSource, policies: PolicyFactory,
     g.add_node("apply", node(integrate.apply, policies=policies))
     g.add_node("validate", node(validate.run_checks, policies=policies),
                destinations=("audit", "research"))
-    g.add_node("audit", node(review.audit, models=models), destinations=("plan", "document"))
-    g.add_node("document", node(review.document, models=models))
-    g.add_node("readiness", node(review.readiness, models=models))
+    g.add_node("audit", node(closing.audit, models=models), destinations=("plan", "document"))
+    g.add_node("document", node(closing.document, models=models))
+    g.add_node("readiness", node(closing.readiness, models=models))
     g.add_node("finish", node(report.finish))
 
     g.add_edge(START, "draft_scope")

@@ -10,7 +10,7 @@ from langgraph.runtime import Runtime
 from graph.context import PolicyFactory, WorkflowContext
 from graph.state import AgentFinding, AgentResult, AgentState
 from nodes.branches import finish, start, step, time_left
-from nodes.models import Ask, Chat, ModelSource
+from nodes.model_calls import Ask, Chat, ModelSource
 from nodes.runnable import Steps
 from nodes.tools import READ_ONLY, make_tools, run_tool
 from nodes.workspace import context_of

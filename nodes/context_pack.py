@@ -37,8 +37,8 @@ def package(files: list[tuple[str, str]], findings: list[str], budget: int) -> s
     return "\n\n".join(parts)
 
 
-@phase(CONTEXT, skipped=lambda state: {"contexts": {}})
-def build(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
+@phase(CONTEXT, skipped=lambda state: {"stream_contexts": {}})
+def pack_contexts(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
           policies: PolicyFactory) -> dict[str, Any]:
     context = context_of(runtime)
     policy = policies(state["workspace"], context)
@@ -53,4 +53,4 @@ def build(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
             except PolicyDenied as denied:
                 files.append((path, f"({denied.tool_error()})"))
         contexts[stream["id"]] = package(files, findings, budget)
-    return {"contexts": contexts}
+    return {"stream_contexts": contexts}

@@ -16,7 +16,9 @@ from nodes.workspace import context_of
 from prompts import load_prompt
 
 
-def gate(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> dict[str, Any]:
+def next_wave(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> dict[str, Any]:
+    """Each pass through ``execute`` (before ``dispatch`` sends the next wave) reports how
+    many streams are done."""
     done = set(state.get("done_streams") or [])
     total = len(state.get("plan", {}).get("streams", []))
     if context_of(runtime).runs(EXECUTE):
@@ -37,7 +39,7 @@ def dispatch(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> list[Se
     if not ready:
         return "merge"
     prompt = load_prompt(EXECUTE.prompt)
-    contexts = state.get("contexts") or {}
+    contexts = state.get("stream_contexts") or {}
     return [Send("execute_agent", {
         "phase": "execute", "stream": s["id"], "role": s["role"],
         "workspace": state["workspace"],

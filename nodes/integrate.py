@@ -39,7 +39,7 @@ def merge(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
           policies: PolicyFactory) -> dict[str, Any]:
     policy = policies(state["workspace"], context_of(runtime))
     by_path: dict[str, list[tuple[str, str]]] = {}
-    for result in state.get("proposals") or []:
+    for result in state.get("execute_results") or []:
         latest: dict[str, str] = {}
         for edit in result["edits"]:  # a stream's last edit of a file wins
             latest[edit["path"]] = edit["content"]

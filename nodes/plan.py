@@ -12,7 +12,7 @@ from graph.phases import PLAN
 from graph.state import Override, Plan, Stream, WorkflowState
 from localagent.security import PolicyDenied, SecurityPolicy
 from nodes.answers import marked
-from nodes.models import Ask, ModelSource
+from nodes.model_calls import Ask, ModelSource
 from nodes.progress import phase
 from nodes.runnable import Steps
 from nodes.workspace import context_of
@@ -66,7 +66,7 @@ def _prompt(state: WorkflowState, context: WorkflowContext) -> str:
 
 def _fresh() -> dict[str, Any]:
     """A new plan's streams start undone, without proposals."""
-    return {"done_streams": Override([]), "proposals": Override([])}
+    return {"done_streams": Override([]), "execute_results": Override([])}
 
 
 def _unplanned(state: WorkflowState) -> dict[str, Any]:

@@ -35,7 +35,7 @@ def fan_out(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> list[Sen
     context = context_of(runtime)
     if not context.runs(RESEARCH):
         return "plan"
-    failure = state.get("research_input")
+    failure = state.get("validation_failure")
     if failure:
         areas = {"failure": "why validation failed:\n" + failure}
     else:

@@ -13,7 +13,7 @@ from graph.state import Scope, WorkflowState
 from localagent.security import SecurityPolicy
 from nodes.answers import marked
 from nodes.decisions import parse_decision
-from nodes.models import Ask, ModelSource
+from nodes.model_calls import Ask, ModelSource
 from nodes.progress import phase
 from nodes.runnable import Steps
 from nodes.workspace import context_of

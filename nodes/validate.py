@@ -93,16 +93,16 @@ def run_checks(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
                             "output_tail": denied.tool_error()})
     passed = all(r["exit_code"] == 0 for r in results)
     validation = {"passed": passed, "checks": results,
-                  "iteration": state.get("iteration", 0)}
+                  "iteration": state.get("validation_loops", 0)}
     evidence = [{"kind": "command", "phase": "validate", "command": r["command"],
                  "exit_code": r["exit_code"], "output_tail": r["output_tail"][-300:]}
                 for r in results]
     update: dict[str, Any] = {"validation": validation, "evidence": evidence}
-    iteration = state.get("iteration", 0)
+    iteration = state.get("validation_loops", 0)
     declined = any(r.get("declined") for r in results)  # another loop would ask again
     if passed or declined or iteration >= context.max_iterations:
         return Command(goto="audit", update=update)
     failure = "\n\n".join(f"$ {r['command']} (exit {r['exit_code']})\n{r['output_tail']}"
                           for r in results if r["exit_code"] != 0)
-    return Command(goto="research", update={**update, "iteration": iteration + 1,
-                                            "research_input": failure})
+    return Command(goto="research", update={**update, "validation_loops": iteration + 1,
+                                            "validation_failure": failure})

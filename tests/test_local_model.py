@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 
 from graph.agent import build_agent
 from graph.context import WorkflowContext
-from nodes.models import ModelSource
+from nodes.model_calls import ModelSource
 from providers.factory import get_chat_model
 from providers.local_chat import LocalChatModel
 from providers.local_files import assemble_default

@@ -130,7 +130,7 @@ def show(ctx: typer.Context, thread: str = THREAD,
                  for s in (values.get("plan") or {}).get("streams", [])],
         "branches": [{k: r.get(k) for k in ("phase", "stream", "status", "error")}
                      for r in [*(values.get("research") or []),
-                               *(values.get("proposals") or [])]],
+                               *(values.get("execute_results") or [])]],
         "changes": [f["path"] for f in (values.get("changes") or {}).get("files", [])],
         "applied": values.get("applied"), "validation": _checks(values.get("validation")),
         "audit": values.get("audit"), "readiness": values.get("readiness"),

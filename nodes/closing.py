@@ -1,4 +1,5 @@
-"""Phases 7-9: audit against the scope, documentation proposals, readiness summary."""
+"""The closing phases (7-9), after the change is applied: audit it against the scope,
+propose documentation, summarise readiness."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from graph.context import WorkflowContext
 from graph.phases import AUDIT, DOCUMENT, READINESS, Phase
 from graph.state import AuditReport, DocUpdate, Readiness, Validation, WorkflowState
 from nodes.answers import marked
-from nodes.models import Ask, ModelSource
+from nodes.model_calls import Ask, ModelSource
 from nodes.progress import phase
 from nodes.runnable import ModelRequest, Steps
 from nodes.workspace import context_of
