@@ -15,6 +15,17 @@ if TYPE_CHECKING:
     from localagent.security import SecurityPolicy
 
 
+def load_configuration() -> Settings:
+    """The user's configuration (files, environment), its ``plugins.disabled`` applied to
+    this process's plugin registry: what an edge without the CLI's flags runs with."""
+    from localagent.config.loader import load_settings
+    from providers.registry import disable
+
+    config = load_settings()
+    disable(config.plugins.disabled)
+    return config
+
+
 class Configured:
     """A configuration (given, or loaded when first needed) and the factories it makes."""
 
@@ -26,9 +37,7 @@ class Configured:
     def config(self) -> Settings:
         with self._lock:
             if self._config is None:
-                from localagent.config.loader import load_settings
-
-                self._config = load_settings()
+                self._config = load_configuration()
             return self._config
 
     def model(self, spec: str | None) -> BaseChatModel:

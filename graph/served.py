@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from graph.agent import build_agent
 from graph.chat import build_chat
-from graph.configured import Configured
+from graph.configured import Configured, load_configuration
 from graph.context import with_configured_defaults
 from graph.workflow import build_workflow
-from localagent.config.loader import load_settings
 from nodes.model_calls import ModelSource
 
-configured = Configured(load_settings())
+configured = Configured(load_configuration())
 context_schema = with_configured_defaults(configured.config.workflow)
 workflow = build_workflow(models=configured.model, policies=configured.policy,
                           context_schema=context_schema)
