@@ -14,7 +14,7 @@ from typing_extensions import TypedDict
 from graph import phases
 from graph.context import WorkflowContext
 from graph.phases import PHASES, Phase
-from localagent.cli.progress_view import Tracker
+from localagent.workflow.progress import Tracker
 from localagent.cli.workflow_cmd import _phases
 from localagent.config.sections import WorkflowSettings
 from nodes.progress import phase
