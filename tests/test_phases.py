@@ -14,9 +14,9 @@ from typing_extensions import TypedDict
 from graph import phases
 from graph.context import WorkflowContext
 from graph.phases import PHASES, Phase
-from localagent.workflow.progress import Tracker
 from localagent.cli.workflow_cmd import _phases
 from localagent.config.sections import WorkflowSettings
+from localagent.workflow.progress import Tracker
 from nodes.progress import phase
 from nodes.runnable import node
 
