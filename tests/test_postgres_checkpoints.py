@@ -164,3 +164,35 @@ def test_kill_9_mid_run_then_resume_repeats_no_finished_node(
     assert after["turn:Your area"] == 0 and after["turn:stream a"] == 0
     assert after["turn:stream b"] == 2  # b was cut off in its first turn, so it runs again
     assert (ws / "a.txt").read_text() == "A\n" and (ws / "b.txt").read_text() == "B\n"
+
+
+def test_chat_history_lives_in_postgres(httpserver: HTTPServer, postgres_url: str) -> None:
+    from tests.test_cli_chat import chat, conversation, echo, requests, thread_of
+
+    httpserver.expect_request("/v1/chat/completions").respond_with_handler(echo)
+    write_user_config({
+        "system": {"default_provider": "openai-compatible:some-model",
+                   "checkpoint_url": postgres_url},
+        "providers": {"openai-compatible": {"base_url": httpserver.url_for("/v1"),
+                                            "timeout": 30}}})
+    code, _, err = chat(input="my name is Ada\n")
+    assert code == 0, err
+    first = thread_of(err)
+    code, out, err = chat("-c", input="what is my name?\n")
+    assert code == 0, err
+    assert out == "echo: what is my name?\n"
+    assert f"continuing thread {first} (2 messages)" in err
+    assert conversation(requests(httpserver)[-1]) == [
+        ("user", "my name is Ada"), ("assistant", "echo: my name is Ada"),
+        ("user", "what is my name?")]
+    assert not (Path(os.environ["LOCALAGENT_DATA_DIR"]) / "checkpoints.sqlite").exists()
+
+
+def test_health_fails_on_a_database_that_does_not_answer(refused_url: str) -> None:
+    from localagent.cli.health_cmd import check_checkpoints
+    from localagent.config.schema import Settings
+
+    url = refused_url.replace("http://", "postgresql://la:s3cretpw@") + "/x"
+    check = check_checkpoints(Settings(system={"checkpoint_url": url}))
+    assert check.status == "fail" and "s3cretpw" not in check.detail
+    assert "la:***@127.0.0.1" in check.detail and "checkpoint_url" in check.hint

@@ -48,6 +48,15 @@ def test_failures_seen_by_one_open_the_breaker_for_both(redis_prefix: str) -> No
     assert two.snapshot()["shared"] is True
 
 
+def test_a_healthy_call_costs_one_round_trip(redis_prefix: str) -> None:
+    one, two = pair(redis_prefix)
+    assert one.allow()
+    one.record_success()  # kept back...
+    assert two.snapshot()["requests"] == 0
+    assert one.allow()  # ...and sent with the next call
+    assert two.snapshot()["requests"] == 1
+
+
 def test_one_half_open_trial_for_all_and_its_success_closes_for_all(redis_prefix: str) -> None:
     one, two = pair(redis_prefix)
     one.record_failure(ErrorKind.TIMEOUT)  # trips at once
@@ -104,7 +113,9 @@ def test_token_budget_is_corrected_for_both(redis_prefix: str) -> None:
     two = SharedRateLimiter("p", SharedStore(REDIS_URL, redis_prefix), policy)
     held = one.reserve(600)
     assert held is not None and held.wait == 0 and held.tokens == 600
-    one.correct(held, 700)  # it used 100 more than it reserved
+    one.correct(held, 700)  # it used 100 more than it reserved: sent with its next call
+    assert two.expected_wait(10) == pytest.approx(1.0, abs=0.1)
+    assert one.expected_wait(10) == pytest.approx(11.0, abs=0.1)
     assert two.expected_wait(10) == pytest.approx(11.0, abs=0.1)
 
 
@@ -152,6 +163,7 @@ def test_redis_stopped_mid_run_then_back(private_redis: PrivateRedis,
     breaker = breaker_for("p", POLICY, store)
     assert isinstance(breaker, SharedCircuitBreaker)
     breaker.record_success()
+    assert breaker.allow()  # takes the success along
     assert store.client.exists("t:breaker:p:events")
     with caplog.at_level(logging.INFO, logger="providers.shared_store"):
         private_redis.stop()
