@@ -186,6 +186,6 @@ def all_breakers() -> list[CircuitBreaker]:
 
 
 def reset_breakers() -> None:
-    """Forget every breaker (tests, `localagent providers reset`)."""
+    """Forget every breaker (tests and benchmarks start each case from closed breakers)."""
     with _registry_lock:
         _registry.clear()

@@ -43,7 +43,8 @@ class LimitPolicy(_Strict):
 
 
 class RetryPolicy(_Strict):
-    """Retries on the same provider, with exponential backoff and full jitter."""
+    """Retries on the same provider, with exponential backoff and equal jitter
+    (half the delay fixed, half random; ``jitter=False`` makes it all fixed)."""
 
     max_retries: int = Field(2, ge=0)
     base_delay: float = Field(0.5, ge=0)

@@ -35,7 +35,7 @@ from providers.policy import (
 from providers.settle import record_failures, settle_success, stream_failed, strip_metadata
 from providers.shared_store import SharedStore
 from providers.streaming import Head, aggregate, to_chunk
-from providers.tokens import CHARS_PER_TOKEN
+from providers.tokens import estimate_tokens
 
 _MAX_TOOL_SETS = 32
 
@@ -182,7 +182,7 @@ class ResilientChatModel(BaseChatModel):
         entry = self._tool_sets.get(key)
         if entry is None:
             bound = cands_mod.with_tools(base, tools, tool_choice, options)
-            schema_tokens = int(len(repr(cands_mod.tool_fingerprint(tools))) / CHARS_PER_TOKEN)
+            schema_tokens = estimate_tokens([], cands_mod.tool_fingerprint(tools))
             if len(self._tool_sets) >= _MAX_TOOL_SETS:
                 self._tool_sets.clear()
             entry = self._tool_sets[key] = (bound, schema_tokens)

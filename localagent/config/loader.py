@@ -47,9 +47,6 @@ def load(*, cwd: Path | str | None = None, config_file: Path | str | None = None
     for provider in settings.providers.values():
         if provider.api_key is not None:
             register_secret(provider.api_key.get_secret_value())
-    from providers.registry import disable
-
-    disable(settings.plugins.disabled)
     return Loaded(settings, options)
 
 
