@@ -11,12 +11,8 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from providers.policy import LimitPolicy
-
-if TYPE_CHECKING:
-    from providers.shared_store import SharedStore
 
 Clock = Callable[[], float]
 
@@ -120,24 +116,22 @@ _registry: dict[tuple[str, str], RateLimiter] = {}
 _registry_lock = threading.Lock()
 
 
-def limiter_for(name: str, policy: LimitPolicy, store: SharedStore | None = None
-                ) -> RateLimiter | None:
-    """The process-wide limiter for a provider, or None when it has no limits; with a
-    shared ``store``, one budget for every process using that store."""
+def registered(name: str, where: str, policy: LimitPolicy,
+               make: Callable[[], RateLimiter]) -> RateLimiter | None:
+    """The process-wide limiter for ``name`` at ``where`` ("": this process only), made with
+    ``make`` on first use or when the policy changed; None when the policy has no limits."""
     if not (policy.rpm or policy.tpm):
         return None
-    where = "" if store is None else store.url + " " + store.prefix
     with _registry_lock:
         limiter = _registry.get((name, where))
         if limiter is None or limiter.policy != policy:
-            if store is None:
-                limiter = RateLimiter(policy)
-            else:
-                from providers.shared_ratelimit import SharedRateLimiter
-
-                limiter = SharedRateLimiter(name, store, policy)
-            _registry[(name, where)] = limiter
+            limiter = _registry[(name, where)] = make()
         return limiter
+
+
+def limiter_for(name: str, policy: LimitPolicy) -> RateLimiter | None:
+    """The process-wide limiter for a provider, or None when it has no limits."""
+    return registered(name, "", policy, lambda: RateLimiter(policy))
 
 
 def reset_limiters() -> None:

@@ -18,7 +18,7 @@ import os
 import uuid
 from typing import Any
 
-from providers.breaker import CircuitBreaker, CircuitState
+from providers.breaker import CircuitBreaker, CircuitState, registered
 from providers.errors import ErrorKind
 from providers.policy import BreakerPolicy
 from providers.shared_store import SharedStore
@@ -220,3 +220,9 @@ class SharedCircuitBreaker(CircuitBreaker):
         """Close it for every process (and here)."""
         super().reset()
         self.store.run(lambda: self._call("reset"), lambda: None)
+
+
+def shared_breaker_for(name: str, policy: BreakerPolicy | None, store: SharedStore
+                       ) -> CircuitBreaker:
+    """The process-wide handle on a provider's breaker in ``store``."""
+    return registered(name, store.where, lambda: SharedCircuitBreaker(name, store, policy))

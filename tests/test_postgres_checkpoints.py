@@ -93,6 +93,7 @@ def test_run_list_show_status_resume_on_postgres(
     assert check["status"] == "ok" and "PostgreSQL" in check["detail"]
 
 
+@pytest.mark.slow
 def test_eight_runs_at_once_on_one_database(
         tmp_path: Path, threaded_server: HTTPServer, postgres_url: str) -> None:
     configure(threaded_server, model(), postgres_url)
@@ -115,6 +116,7 @@ def test_eight_runs_at_once_on_one_database(
         threads, "done")
 
 
+@pytest.mark.slow
 def test_kill_9_mid_run_then_resume_repeats_no_finished_node(
         tmp_path: Path, threaded_server: HTTPServer, postgres_url: str) -> None:
     scripted = PhaseModel(
