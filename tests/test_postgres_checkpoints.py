@@ -198,3 +198,34 @@ def test_health_fails_on_a_database_that_does_not_answer(refused_url: str) -> No
     check = check_checkpoints(Settings(system={"checkpoint_url": url}))
     assert check.status == "fail" and "s3cretpw" not in check.detail
     assert "la:***@127.0.0.1" in check.detail and "checkpoint_url" in check.hint
+
+
+async def test_latest_threads_lists_the_newest_checkpoint_of_each_thread(
+        postgres_url: str) -> None:
+    from langgraph.graph import END, START, StateGraph
+    from typing_extensions import TypedDict
+
+    from localagent.checkpoints import latest_threads, open_saver
+    from localagent.config.schema import Settings
+
+    class Count(TypedDict):
+        n: int
+
+    builder = StateGraph(Count)
+    builder.add_node("inc", lambda state: {"n": state["n"] + 1})
+    builder.add_edge(START, "inc")
+    builder.add_edge("inc", END)
+    async with open_saver(Settings(system={"checkpoint_url": postgres_url})) as saver:
+        graph = builder.compile(checkpointer=saver)
+        for thread, kind in [("lt-a", "g"), ("lt-b", "g"), ("lt-other", "h"), ("lt-c", "g")]:
+            config: Any = {"configurable": {"thread_id": thread}, "metadata": {"graph": kind}}
+            await graph.ainvoke({"n": 0}, config)
+        await graph.ainvoke({"n": 5}, {"configurable": {"thread_id": "lt-a"},
+                                       "metadata": {"graph": "g"}})  # a is the newest now
+        latest = await latest_threads(saver, graph="g", limit=2)
+        assert [t["thread_id"] for t in latest] == ["lt-a", "lt-c"]
+        newest = await saver.aget_tuple({"configurable": {"thread_id": "lt-a"}})
+        assert newest is not None and latest[0]["checkpoint_id"] == newest.checkpoint["id"]
+        assert latest[0]["metadata"]["graph"] == "g" and latest[0]["ts"] == newest.checkpoint["ts"]
+        assert {t["thread_id"] for t in await latest_threads(saver)} >= {
+            "lt-a", "lt-b", "lt-c", "lt-other"}
