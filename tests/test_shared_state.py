@@ -184,3 +184,27 @@ def test_urls_lose_their_passwords_in_messages() -> None:
     assert redacted_url("redis://:s3cret@h:6379/0") == "redis://:***@h:6379/0"
     assert redacted_url("postgresql://u:pw@db/x") == "postgresql://u:***@db/x"
     assert redacted_url("redis://h:6379") == "redis://h:6379"
+
+
+def test_health_pings_the_shared_state(refused_url: str) -> None:
+    from localagent.cli.health_cmd import check_shared_state
+    from localagent.config.schema import Settings
+
+    assert check_shared_state(Settings()) is None  # not configured: no line
+    ok = check_shared_state(Settings(system={"shared_state_url": REDIS_URL}))
+    assert ok is not None and ok.status == "ok" and "ping" in ok.detail
+    down = refused_url.replace("http://", "redis://:hunter2pw@")
+    warn = check_shared_state(Settings(system={"shared_state_url": down}))
+    assert warn is not None and warn.status == "warn" and "hunter2pw" not in warn.detail
+    assert "each process keeps its own" in warn.hint
+
+
+def test_a_shared_state_url_that_is_not_redis_is_refused() -> None:
+    from pydantic import ValidationError
+
+    from localagent.config.schema import Settings
+
+    with pytest.raises(ValidationError, match="is not a redis://"):
+        Settings(system={"shared_state_url": "http://user:pw@cache:6379"})
+    legacy = Settings(system={"checkpoint_db": "/tmp/old.sqlite"})  # the old name still works
+    assert legacy.system.checkpoint_url == "/tmp/old.sqlite"
