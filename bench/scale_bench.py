@@ -126,8 +126,7 @@ def _model(policy: ProviderPolicy, store: Any) -> ResilientChatModel:
 
 def _added(name: str, policy: ProviderPolicy, quick: bool, *, shared_breaker: bool = True
            ) -> Row:
-    from providers.breaker import breaker_for, reset_breakers
-    from providers.ratelimit import reset_limiters
+    from providers.guards import breaker_for, reset_breakers, reset_limiters
     from providers.shared_store import SharedStore
 
     rounds, n = (7, 100) if quick else (15, 300)

@@ -47,12 +47,13 @@ def _branches(state: WorkflowState, evidence: list[dict[str, Any]]) -> list[dict
             for r in [*(state.get("research") or []), *(state.get("proposals") or [])]]
 
 
-def build(state: WorkflowState, status: str, error: str | None) -> dict[str, Any]:
+def build(state: WorkflowState, status: str, error: str | None,
+          thread: str | None = None) -> dict[str, Any]:
     evidence = list(state.get("evidence") or [])
     failing = status == "done" and checks_failing(state)
     notice = tiny_model_notice(evidence)
     return scrub_data({
-        "thread_id": thread_id(), "status": status,
+        "thread_id": thread or thread_id(), "status": status,
         "outcome": "done, checks failing" if failing else status,
         "checks_failing": failing, "error": error,
         "notices": [notice] if notice else [],
@@ -69,12 +70,14 @@ def build(state: WorkflowState, status: str, error: str | None) -> dict[str, Any
         "usage": usage(evidence)})
 
 
-def write_report(state: WorkflowState, *, status: str, error: str | None = None) -> str | None:
-    """Write report.json and report.md; returns the markdown path (None if impossible)."""
+def write_report(state: WorkflowState, *, status: str, error: str | None = None,
+                 thread: str | None = None) -> str | None:
+    """Write report.json and report.md; returns the markdown path (None if impossible).
+    ``thread``: the thread id when not called from inside the run."""
     workspace = state.get("workspace")
     if not workspace or not Path(workspace).is_dir():
         return None
-    report = build(state, status, error)
+    report = build(state, status, error, thread)
     root = Path(os.path.realpath(workspace))
     folder = root / RUNS_DIR / run_folder_name(report["thread_id"])
     # within the workspace: a .localagent symlinked elsewhere fails instead of writing there

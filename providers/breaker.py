@@ -153,33 +153,3 @@ class CircuitBreaker:
         self._events.clear()
         self._trial_in_flight = False
         self._reopens = 0
-
-
-_registry: dict[tuple[str, str], CircuitBreaker] = {}
-_registry_lock = threading.Lock()
-
-
-def registered(name: str, where: str, make: Callable[[], CircuitBreaker]) -> CircuitBreaker:
-    """The process-wide breaker for ``name`` at ``where`` ("": this process only), made
-    with ``make`` on first use."""
-    with _registry_lock:
-        breaker = _registry.get((name, where))
-        if breaker is None:
-            breaker = _registry[(name, where)] = make()
-        return breaker
-
-
-def breaker_for(name: str, policy: BreakerPolicy | None = None) -> CircuitBreaker:
-    """The process-wide breaker for a provider, created on first use."""
-    return registered(name, "", lambda: CircuitBreaker(name, policy))
-
-
-def all_breakers() -> list[CircuitBreaker]:
-    with _registry_lock:
-        return list(_registry.values())
-
-
-def reset_breakers() -> None:
-    """Forget every breaker (tests and benchmarks start each case from closed breakers)."""
-    with _registry_lock:
-        _registry.clear()

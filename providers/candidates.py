@@ -14,12 +14,9 @@ from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel
 
 from providers import client_policy
-from providers.breaker import breaker_for
 from providers.engine import Candidate
+from providers.guards import breaker_for, limiter_for
 from providers.policy import ProviderPolicy
-from providers.ratelimit import limiter_for
-from providers.shared_breaker import shared_breaker_for
-from providers.shared_ratelimit import shared_limiter_for
 from providers.tokens import context_window
 
 if TYPE_CHECKING:
@@ -99,10 +96,8 @@ def build_candidates(models: Sequence[BaseChatModel], names: Sequence[str] | Non
             model_id=model_id_of(model),
             runnable=limited,
             policy=policy,
-            breaker=(breaker_for(name, policy.breaker) if store is None
-                     else shared_breaker_for(name, policy.breaker, store)),
-            limiter=(limiter_for(name, policy.limits) if store is None
-                     else shared_limiter_for(name, policy.limits, store)),
+            breaker=breaker_for(name, policy.breaker, store),
+            limiter=limiter_for(name, policy.limits, store),
             window=context_window(model, policy.context_window),
             client_timeout=client_timeout,
         ))

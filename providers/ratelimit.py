@@ -110,30 +110,3 @@ class RateLimiter:
             token_cost = min(float(tokens), self._tokens.capacity)
             wait = max(wait, self._tokens.wait_after(token_cost))
         return token_cost, wait
-
-
-_registry: dict[tuple[str, str], RateLimiter] = {}
-_registry_lock = threading.Lock()
-
-
-def registered(name: str, where: str, policy: LimitPolicy,
-               make: Callable[[], RateLimiter]) -> RateLimiter | None:
-    """The process-wide limiter for ``name`` at ``where`` ("": this process only), made with
-    ``make`` on first use or when the policy changed; None when the policy has no limits."""
-    if not (policy.rpm or policy.tpm):
-        return None
-    with _registry_lock:
-        limiter = _registry.get((name, where))
-        if limiter is None or limiter.policy != policy:
-            limiter = _registry[(name, where)] = make()
-        return limiter
-
-
-def limiter_for(name: str, policy: LimitPolicy) -> RateLimiter | None:
-    """The process-wide limiter for a provider, or None when it has no limits."""
-    return registered(name, "", policy, lambda: RateLimiter(policy))
-
-
-def reset_limiters() -> None:
-    with _registry_lock:
-        _registry.clear()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cached_property, partial
 from itertools import chain
@@ -38,6 +39,9 @@ from providers.streaming import Head, aggregate, to_chunk
 from providers.tokens import estimate_tokens
 
 _MAX_TOOL_SETS = 32
+# A caller that must know which provider answered before the stream's end (the server's
+# response headers) sets a list here; async calls append their Outcome to it.
+OUTCOME_PROBE: ContextVar[list[Outcome] | None] = ContextVar("outcome_probe", default=None)
 
 
 @dataclass(slots=True)
@@ -72,6 +76,7 @@ class ResilientChatModel(BaseChatModel):
     # Standard chat-model parameters, applied to every provider in the chain.
     temperature: float | None = None
     max_tokens: int | None = None
+    seed: int | None = None
     stop: list[str] | None = None
     timeout: float | None = None
     max_retries: int | None = None
@@ -168,6 +173,8 @@ class ResilientChatModel(BaseChatModel):
                 if name in fields:
                     update[name] = self.max_tokens
                     break
+        if self.seed is not None and "seed" in fields:
+            update["seed"] = self.seed
         return model.model_copy(update=update) if update else model
 
     def _call_candidates(self, kwargs: dict[str, Any]) -> tuple[list[Candidate], int]:
@@ -222,10 +229,14 @@ class ResilientChatModel(BaseChatModel):
         plan = failover(cands, messages, deadline=time.monotonic() + self.deadline,
                         extra_tokens=extra_tokens)
         try:
-            return await drive_async(plan, call)
+            outcome = await drive_async(plan, call)
         except AllProvidersFailed as exc:
             record_failures(self.usage_ledger, exc.attempts)
             raise
+        probe = OUTCOME_PROBE.get()
+        if probe is not None:
+            probe.append(outcome)
+        return outcome
 
     # -- generate ------------------------------------------------------------------------------
     def _prepare(self, messages: list[BaseMessage], stop: list[str] | None,

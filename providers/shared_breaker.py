@@ -18,7 +18,7 @@ import os
 import uuid
 from typing import Any
 
-from providers.breaker import CircuitBreaker, CircuitState, registered
+from providers.breaker import CircuitBreaker, CircuitState
 from providers.errors import ErrorKind
 from providers.policy import BreakerPolicy
 from providers.shared_store import SharedStore
@@ -221,8 +221,3 @@ class SharedCircuitBreaker(CircuitBreaker):
         super().reset()
         self.store.run(lambda: self._call("reset"), lambda: None)
 
-
-def shared_breaker_for(name: str, policy: BreakerPolicy | None, store: SharedStore
-                       ) -> CircuitBreaker:
-    """The process-wide handle on a provider's breaker in ``store``."""
-    return registered(name, store.where, lambda: SharedCircuitBreaker(name, store, policy))

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from providers.policy import LimitPolicy
-from providers.ratelimit import RateLimiter, Reservation, registered
+from providers.ratelimit import RateLimiter, Reservation
 from providers.shared_store import SharedStore
 
 IDLE_SECONDS = 3600  # a provider's buckets are forgotten after an hour without requests
@@ -127,8 +127,3 @@ class SharedRateLimiter(RateLimiter):
         raw = self.store.run(lambda: self.store.client.hgetall(self._key), dict)
         return {k.decode() if isinstance(k, bytes) else k: float(v) for k, v in raw.items()}
 
-
-def shared_limiter_for(name: str, policy: LimitPolicy, store: SharedStore
-                       ) -> RateLimiter | None:
-    """The process-wide handle on a provider's budget in ``store`` (None: no limits)."""
-    return registered(name, store.where, policy, lambda: SharedRateLimiter(name, store, policy))

@@ -18,9 +18,10 @@ from pytest_httpserver import HTTPServer
 from providers.breaker import CircuitState
 from providers.errors import ErrorKind
 from providers.factory import get_chat_model
+from providers.guards import breaker_for
 from providers.policy import BreakerPolicy, CachePolicy, LimitPolicy
 from providers.settings import ProvidersConfig, ProviderSettings
-from providers.shared_breaker import SharedCircuitBreaker, shared_breaker_for
+from providers.shared_breaker import SharedCircuitBreaker
 from providers.shared_cache import SharedResponseCache
 from providers.shared_ratelimit import SharedRateLimiter
 from providers.shared_store import SharedStore, redacted_url
@@ -160,7 +161,7 @@ def test_redis_stopped_mid_run_then_back(private_redis: PrivateRedis,
 
     monkeypatch.setattr(shared_store, "RETRY_SECONDS", 0.2)
     store = SharedStore(private_redis.url, "t:")
-    breaker = shared_breaker_for("p", POLICY, store)
+    breaker = breaker_for("p", POLICY, store)
     assert isinstance(breaker, SharedCircuitBreaker)
     breaker.record_success()
     assert breaker.allow()  # takes the success along

@@ -16,6 +16,7 @@ from localagent.config.sections import (
     PerformanceSettings,
     PluginsSettings,
     SecuritySettings,
+    ServerSettings,
     SystemSettings,
     WorkflowSettings,
 )
@@ -44,6 +45,7 @@ class Settings(BaseSettings):
     caching: CachePolicy = Field(default_factory=CachePolicy)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     plugins: PluginsSettings = Field(default_factory=PluginsSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -78,4 +80,5 @@ class Settings(BaseSettings):
         for name in ("checkpoint_url", "shared_state_url"):
             if system.get(name):
                 system[name] = redacted_url(system[name])
+        data.get("server", {}).get("jwt", {}).pop("secret", None)
         return data
