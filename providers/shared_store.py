@@ -46,11 +46,6 @@ class SharedStore:
         self._warned = False
         self._scripts: dict[str, Any] = {}
 
-    @property
-    def where(self) -> str:
-        """What tells this store's shared objects from another's (URL and prefix)."""
-        return f"{self.url} {self.prefix}"
-
     def key(self, *parts: str) -> str:
         return self.prefix + ":".join(parts)
 
