@@ -15,6 +15,7 @@ from localagent.cli import (
     cache_cmd,
     chat_cmd,
     config_cmd,
+    eval_cmd,
     health_cmd,
     init_cmd,
     keys_cmd,
@@ -91,6 +92,7 @@ app = typer.Typer(name="localagent", no_args_is_help=True, pretty_exceptions_ena
                   "failing test\" (runs the workflow on the working directory).",
                   context_settings={"help_option_names": HELP_NAMES})
 app.add_typer(workflow_cmd.app, name="workflow")
+app.add_typer(eval_cmd.app, name="eval")
 app.command("chat")(chat_cmd.chat)
 app.add_typer(providers_cmd.app, name="providers")
 app.add_typer(models_cmd.app, name="models")

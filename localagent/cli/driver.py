@@ -36,8 +36,8 @@ class Outcome:
 
     def summary(self, tracker_phases: dict[str, Any]) -> dict[str, Any]:
         """The one JSON document ``--format json`` prints."""
+        from graph.usage import usage
         from nodes.answers import tiny_model_notice
-        from nodes.report import usage
 
         evidence = self.values.get("evidence") or []
         use = usage(evidence)

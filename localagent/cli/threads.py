@@ -30,7 +30,7 @@ async def find(settings: Settings, thread: str | None) -> tuple[str, Any, dict[s
     """(thread id, state snapshot, run metadata) of ``thread`` or the latest workflow thread;
     a missing thread exits 2 with what there is instead."""
     from graph.workflow import build_workflow
-    from localagent.checkpoints import latest_threads, open_saver
+    from localagent.checkpoints import describe, latest_threads, open_saver
 
     async with open_saver(settings) as saver:
         if thread is None:
@@ -40,16 +40,10 @@ async def find(settings: Settings, thread: str | None) -> tuple[str, Any, dict[s
             thread = str(latest[0]["thread_id"])
         found = await saver.aget_tuple({"configurable": {"thread_id": thread}})
         if found is None:
-            fail(f"no thread {thread!r} in {_db(settings)}: see `localagent workflow list`")
+            fail(f"no thread {thread!r} in {describe(settings)}: see `localagent workflow list`")
         graph = build_workflow(checkpointer=saver)
         snapshot = await graph.aget_state({"configurable": {"thread_id": thread}})
         return thread, snapshot, dict(found.metadata or {})
-
-
-def _db(settings: Settings) -> Path:
-    from localagent.checkpoints import db_file
-
-    return db_file(settings)
 
 
 def _load(ctx: typer.Context, thread: str | None) -> tuple[str, Any, dict[str, Any]]:

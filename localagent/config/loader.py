@@ -49,9 +49,6 @@ def load(*, cwd: Path | str | None = None, config_file: Path | str | None = None
             register_secret(provider.api_key.get_secret_value())
     if settings.server.jwt.secret is not None:
         register_secret(settings.server.jwt.secret.get_secret_value())
-    from providers.registry import disable
-
-    disable(settings.plugins.disabled)
     return Loaded(settings, options)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from providers.policy import DEFAULT_DEADLINE_SECONDS
 
@@ -75,8 +75,23 @@ class Section(BaseModel):
 class SystemSettings(Section):
     default_provider: str = Field(
         "ollama,local", description="provider spec, comma-separated chain, or a chain name")
-    checkpoint_db: str | None = Field(
-        None, description="SQLite checkpoint file; default: user data dir/checkpoints.sqlite")
+    checkpoint_url: str | None = Field(
+        None, validation_alias=AliasChoices("checkpoint_url", "checkpoint_db"),
+        description="where checkpoints live: a SQLite file path, or postgresql://... to share "
+        "them between machines; default: user data dir/checkpoints.sqlite")
+    shared_state_url: str | None = Field(
+        None, description="redis://... to share provider breakers, rate limits and the "
+        "response cache between processes; default: each process keeps its own")
+    shared_state_prefix: str = Field(
+        "localagent:", min_length=1, description="prefix of every key in the shared store")
+
+    @field_validator("shared_state_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError(f"{value.split('@')[-1]!r} is not a redis:// (or rediss://, "
+                             "unix://) URL")
+        return value or None
 
 
 class WorkflowSettings(Section):
