@@ -55,6 +55,8 @@ def _config_at(home: Path) -> str:
     config = json.loads((ROOT / "langgraph.json").read_text())
     config["graphs"] = {name: str(ROOT / spec) for name, spec in config["graphs"].items()}
     config["dependencies"] = [str(ROOT / dep) for dep in config["dependencies"]]
+    if "http" in config:  # the server's app, mounted beside the graphs
+        config["http"]["app"] = str(ROOT / config["http"]["app"])
     return json.dumps(config)
 
 

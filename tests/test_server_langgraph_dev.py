@@ -3,7 +3,6 @@ routes answer beside LangGraph's, with the configured providers and the same aut
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -16,16 +15,8 @@ from pytest_httpserver import HTTPServer
 
 from tests.cli_util import run
 from tests.server_util import ANSWER, Upstream, configure
-from tests.test_langgraph_dev import ROOT, _free_port, _wait_ready
+from tests.test_langgraph_dev import _config_at, _free_port, _wait_ready
 from tests.wire import OPENAI, serve
-
-
-def _config() -> str:
-    config = json.loads((ROOT / "langgraph.json").read_text())
-    config["graphs"] = {name: str(ROOT / spec) for name, spec in config["graphs"].items()}
-    config["dependencies"] = [str(ROOT / dep) for dep in config["dependencies"]]
-    config["http"]["app"] = str(ROOT / config["http"]["app"])
-    return json.dumps(config)
 
 
 @pytest.fixture
@@ -35,7 +26,7 @@ def dev_server(tmp_path: Path, httpserver: HTTPServer) -> Iterator[str]:
     port, log = _free_port(), tmp_path / "langgraph-dev.log"
     home = tmp_path / "server"
     home.mkdir()
-    (home / "langgraph.json").write_text(_config())
+    (home / "langgraph.json").write_text(_config_at(home))
     env = {**os.environ, "LANGGRAPH_CLI_NO_ANALYTICS": "1", "LANGSMITH_TRACING": "false"}
     langgraph = Path(sys.executable).parent / "langgraph"
     with log.open("wb") as out:

@@ -10,7 +10,7 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from localagent import __version__
@@ -131,8 +131,6 @@ def create_app(settings: Settings, *, keys: KeyStore | None = None,
 
         report = await asyncio.to_thread(readiness, settings, gateway.model_table)  # type: ignore[attr-defined]
         return JSONResponse(report, status_code=200 if report["ready"] else 503)
-
-    from fastapi.responses import Response
 
     from localagent.server.metrics import CONTENT_TYPE, Metrics, MetricsMiddleware
 
