@@ -10,10 +10,13 @@ import time
 from collections import deque
 from collections.abc import Callable
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from providers.errors import ErrorKind
 from providers.policy import BreakerPolicy
+
+if TYPE_CHECKING:
+    from providers.shared_store import SharedStore
 
 Clock = Callable[[], float]
 
@@ -102,12 +105,15 @@ class CircuitBreaker:
                 return
             self._push(now, failed=True)
             failures = sum(1 for _, failed in self._events if failed)
-            # A Retry-After says when the provider will take requests again: believe it.
-            tripped = kind in self.policy.trip_on or (
-                kind is ErrorKind.RATE_LIMITED and bool(retry_after))
-            if tripped or (failures >= self.policy.failure_threshold
+            if self.trips(kind, retry_after) or (failures >= self.policy.failure_threshold
                            and len(self._events) >= self.policy.minimum_requests):
                 self._open(now, retry_after)
+
+    def trips(self, kind: ErrorKind, retry_after: float | None) -> bool:
+        """Does this one failure open the breaker at once?"""
+        # A Retry-After says when the provider will take requests again: believe it.
+        return kind in self.policy.trip_on or (
+            kind is ErrorKind.RATE_LIMITED and bool(retry_after))
 
     def release(self, *, provider_answered: bool = False) -> None:
         """The call ended without a verdict on the provider's health (cancelled, or an error
@@ -152,16 +158,25 @@ class CircuitBreaker:
         self._reopens = 0
 
 
-_registry: dict[str, CircuitBreaker] = {}
+_registry: dict[tuple[str, str], CircuitBreaker] = {}
 _registry_lock = threading.Lock()
 
 
-def breaker_for(name: str, policy: BreakerPolicy | None = None) -> CircuitBreaker:
-    """The process-wide breaker for a provider, created on first use."""
+def breaker_for(name: str, policy: BreakerPolicy | None = None,
+                store: SharedStore | None = None) -> CircuitBreaker:
+    """The process-wide breaker for a provider, created on first use; with a shared
+    ``store``, one whose state every process using that store sees."""
+    where = "" if store is None else store.url + " " + store.prefix
     with _registry_lock:
-        breaker = _registry.get(name)
+        breaker = _registry.get((name, where))
         if breaker is None:
-            breaker = _registry[name] = CircuitBreaker(name, policy)
+            if store is None:
+                breaker = CircuitBreaker(name, policy)
+            else:
+                from providers.shared_breaker import SharedCircuitBreaker
+
+                breaker = SharedCircuitBreaker(name, store, policy)
+            _registry[(name, where)] = breaker
         return breaker
 
 

@@ -103,6 +103,10 @@ class ResponseCache:
             entry["chunks"] = [message_to_dict(c) for c in chunks]
         if extra:
             entry.update(extra)
+        self.put(key, entry)
+
+    def put(self, key: str, entry: dict[str, Any]) -> None:
+        """Keep ``entry`` under ``key`` for the policy's TTL."""
         self._store().set(key, entry, expire=self.policy.ttl_seconds)
 
     def stats(self) -> dict[str, Any]:

@@ -15,12 +15,14 @@ from localagent.cli import (
     cache_cmd,
     chat_cmd,
     config_cmd,
+    eval_cmd,
     health_cmd,
     init_cmd,
     keys_cmd,
     models_cmd,
     plugins_cmd,
     providers_cmd,
+    server_cmd,
     workflow_cmd,
 )
 from localagent.cli.options import (
@@ -90,6 +92,7 @@ app = typer.Typer(name="localagent", no_args_is_help=True, pretty_exceptions_ena
                   "failing test\" (runs the workflow on the working directory).",
                   context_settings={"help_option_names": HELP_NAMES})
 app.add_typer(workflow_cmd.app, name="workflow")
+app.add_typer(eval_cmd.app, name="eval")
 app.command("chat")(chat_cmd.chat)
 app.add_typer(providers_cmd.app, name="providers")
 app.add_typer(models_cmd.app, name="models")
@@ -100,6 +103,9 @@ app.add_typer(plugins_cmd.app, name="plugins")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(keys_cmd.app, name="keys")
 app.command("init")(init_cmd.init)
+app.add_typer(server_cmd.app, name="server")
+app.command("serve", help="Start the API server (= localagent server start).")(
+    server_cmd.start)
 
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -30,7 +29,7 @@ THREAD = typer.Argument(..., help="thread id", callback=valid_thread_id)
 async def find(settings: Settings, thread: str | None) -> tuple[str, Any, dict[str, Any]]:
     """(thread id, state snapshot, run metadata) of ``thread`` or the latest workflow thread;
     a missing thread exits 2 with what there is instead."""
-    from localagent.checkpoints import latest_threads, open_saver
+    from localagent.checkpoints import describe, latest_threads, open_saver
     from localagent.workflow.threads import ThreadNotFound, load
 
     async with open_saver(settings) as saver:
@@ -42,14 +41,8 @@ async def find(settings: Settings, thread: str | None) -> tuple[str, Any, dict[s
         try:
             snapshot, metadata = await load(saver, thread)
         except ThreadNotFound:
-            fail(f"no thread {thread!r} in {_db(settings)}: see `localagent workflow list`")
+            fail(f"no thread {thread!r} in {describe(settings)}: see `localagent workflow list`")
         return thread, snapshot, metadata
-
-
-def _db(settings: Settings) -> Path:
-    from localagent.checkpoints import db_file
-
-    return db_file(settings)
 
 
 def _load(ctx: typer.Context, thread: str | None) -> tuple[str, Any, dict[str, Any]]:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+    from langgraph.checkpoint.base import BaseCheckpointSaver
 
     from graph.context import WorkflowContext
     from localagent.config.schema import Settings
@@ -70,7 +70,7 @@ async def run_leg(settings: Settings, thread: str, payload: Any, context: Workfl
             return Outcome(thread, "stopped", dict(values))
 
 
-async def load(saver: AsyncSqliteSaver, thread: str) -> tuple[Any, dict[str, Any]]:
+async def load(saver: BaseCheckpointSaver[Any], thread: str) -> tuple[Any, dict[str, Any]]:
     """(state snapshot, run metadata) of ``thread``; ``ThreadNotFound`` if there is none."""
     from graph.workflow import build_workflow
 
@@ -100,7 +100,7 @@ def brief(thread: str, snapshot: Any, metadata: dict[str, Any]) -> dict[str, Any
     return doc
 
 
-async def latest(saver: AsyncSqliteSaver, limit: int) -> list[tuple[dict[str, Any], Any]]:
+async def latest(saver: BaseCheckpointSaver[Any], limit: int) -> list[tuple[dict[str, Any], Any]]:
     """(newest checkpoint item, state snapshot) of the newest workflow threads."""
     from graph.workflow import build_workflow
     from localagent.checkpoints import latest_threads

@@ -1,0 +1,5 @@
+from netconf import parse_port
+
+
+def test_parses():
+    assert parse_port("8080") == 8080
