@@ -10,13 +10,10 @@ import time
 from collections import deque
 from collections.abc import Callable
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from providers.errors import ErrorKind
 from providers.policy import BreakerPolicy
-
-if TYPE_CHECKING:
-    from providers.shared_store import SharedStore
 
 Clock = Callable[[], float]
 
@@ -156,36 +153,3 @@ class CircuitBreaker:
         self._events.clear()
         self._trial_in_flight = False
         self._reopens = 0
-
-
-_registry: dict[tuple[str, str], CircuitBreaker] = {}
-_registry_lock = threading.Lock()
-
-
-def breaker_for(name: str, policy: BreakerPolicy | None = None,
-                store: SharedStore | None = None) -> CircuitBreaker:
-    """The process-wide breaker for a provider, created on first use; with a shared
-    ``store``, one whose state every process using that store sees."""
-    where = "" if store is None else store.url + " " + store.prefix
-    with _registry_lock:
-        breaker = _registry.get((name, where))
-        if breaker is None:
-            if store is None:
-                breaker = CircuitBreaker(name, policy)
-            else:
-                from providers.shared_breaker import SharedCircuitBreaker
-
-                breaker = SharedCircuitBreaker(name, store, policy)
-            _registry[(name, where)] = breaker
-        return breaker
-
-
-def all_breakers() -> list[CircuitBreaker]:
-    with _registry_lock:
-        return list(_registry.values())
-
-
-def reset_breakers() -> None:
-    """Forget every breaker (tests and benchmarks start each case from closed breakers)."""
-    with _registry_lock:
-        _registry.clear()

@@ -14,10 +14,9 @@ from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel
 
 from providers import client_policy
-from providers.breaker import breaker_for
 from providers.engine import Candidate
+from providers.guards import breaker_for, limiter_for
 from providers.policy import ProviderPolicy
-from providers.ratelimit import limiter_for
 from providers.tokens import context_window
 
 if TYPE_CHECKING:

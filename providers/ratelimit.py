@@ -11,12 +11,8 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from providers.policy import LimitPolicy
-
-if TYPE_CHECKING:
-    from providers.shared_store import SharedStore
 
 Clock = Callable[[], float]
 
@@ -114,32 +110,3 @@ class RateLimiter:
             token_cost = min(float(tokens), self._tokens.capacity)
             wait = max(wait, self._tokens.wait_after(token_cost))
         return token_cost, wait
-
-
-_registry: dict[tuple[str, str], RateLimiter] = {}
-_registry_lock = threading.Lock()
-
-
-def limiter_for(name: str, policy: LimitPolicy, store: SharedStore | None = None
-                ) -> RateLimiter | None:
-    """The process-wide limiter for a provider, or None when it has no limits; with a
-    shared ``store``, one budget for every process using that store."""
-    if not (policy.rpm or policy.tpm):
-        return None
-    where = "" if store is None else store.url + " " + store.prefix
-    with _registry_lock:
-        limiter = _registry.get((name, where))
-        if limiter is None or limiter.policy != policy:
-            if store is None:
-                limiter = RateLimiter(policy)
-            else:
-                from providers.shared_ratelimit import SharedRateLimiter
-
-                limiter = SharedRateLimiter(name, store, policy)
-            _registry[(name, where)] = limiter
-        return limiter
-
-
-def reset_limiters() -> None:
-    with _registry_lock:
-        _registry.clear()

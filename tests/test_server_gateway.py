@@ -289,7 +289,7 @@ def test_stream_failing_after_first_chunk_ends_with_an_error_event(
             lines = [line for line in response.iter_lines() if line]
     from openai import APIError
 
-    from providers.breaker import reset_breakers
+    from providers.guards import reset_breakers
 
     reset_breakers()  # the cut stream counted against the provider's breaker
     with serving(app_for(tmp_path)) as url:

@@ -15,9 +15,10 @@ import pytest
 from langchain_core.messages import AIMessage
 from pytest_httpserver import HTTPServer
 
-from providers.breaker import CircuitState, breaker_for
+from providers.breaker import CircuitState
 from providers.errors import ErrorKind
 from providers.factory import get_chat_model
+from providers.guards import breaker_for
 from providers.policy import BreakerPolicy, CachePolicy, LimitPolicy
 from providers.settings import ProvidersConfig, ProviderSettings
 from providers.shared_breaker import SharedCircuitBreaker
