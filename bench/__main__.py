@@ -21,8 +21,9 @@ def main(argv: list[str] | None = None) -> int:
     from bench.providers_bench import ALL as PROVIDERS
     from bench.providers_bench import Row
     from bench.sandbox_bench import ALL as SANDBOX
+    from bench.server_bench import ALL as SERVER
 
-    ALL = {**OVERHEAD, **PROVIDERS, **CLI, **LOCAL, **SANDBOX}
+    ALL = {**OVERHEAD, **PROVIDERS, **CLI, **LOCAL, **SANDBOX, **SERVER}
 
     wanted = [key.strip().upper() for key in args.only.split(",") if key.strip()] or list(ALL)
     rows: list[Row] = []

@@ -19,10 +19,9 @@ from bench.common import (
     timed,
     user_openai_client,
 )
-from providers.breaker import reset_breakers
 from providers.cache import ResponseCache
+from providers.guards import reset_breakers, reset_limiters
 from providers.policy import CachePolicy, LimitPolicy, ProviderPolicy
-from providers.ratelimit import reset_limiters
 from providers.resilient import ResilientChatModel
 
 

@@ -1,1 +1,2 @@
-"""The workflow graph, the agent subgraph and their state (assembly only)."""
+"""The graphs' contracts (state, runtime context) and their assembly (workflow, agent
+subgraph, chat, the `langgraph dev` entry); the logic lives in ``nodes``."""

@@ -23,8 +23,10 @@ def settings() -> Settings:
     """The configuration, loaded once per process (or the one given to ``use_settings``)."""
     if not _loaded:
         from localagent.config.loader import load_settings
+        from providers.registry import disable
 
         _loaded.append(load_settings())
+        disable(_loaded[0].plugins.disabled)
     return _loaded[0]
 
 

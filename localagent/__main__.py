@@ -1,3 +1,3 @@
-from localagent.cli.app import main
+from localagent.cli.entry import main
 
 main()

@@ -7,6 +7,8 @@ import os
 import re
 from pathlib import Path
 
+from providers.storage import cache_root
+
 APP = "localagent"
 PROJECT_DIR = ".localagent"
 CONFIG_FILE = "config.yaml"
@@ -51,7 +53,7 @@ def data_dir() -> Path:
 
 def cache_dir() -> Path:
     """``~/.cache/localagent`` unless ``LOCALAGENT_CACHE_DIR`` is set."""
-    return _dir("LOCALAGENT_CACHE_DIR", "cache")
+    return cache_root()
 
 
 def user_config_file() -> Path:

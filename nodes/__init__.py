@@ -1,1 +1,2 @@
-"""One module per phase or step; each node is ``(state, runtime) -> update``."""
+"""The graph nodes, each ``(state, runtime) -> update``: one module per phase or agent
+step, plus the helpers they share (model requests, tools, answers, decisions, merges)."""

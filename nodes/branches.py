@@ -15,8 +15,8 @@ from langgraph.errors import GraphBubbleUp
 from langgraph.runtime import Runtime
 
 from graph.context import WorkflowContext
+from graph.events import emit
 from graph.state import AgentResult, AgentState
-from nodes.progress import emit
 from nodes.runnable import Steps, steps_of
 from nodes.workspace import context_of
 

@@ -12,20 +12,16 @@ from localagent.security import PolicyDenied
 from nodes.plan import findings_of
 from nodes.progress import phase
 from nodes.workspace import context_of, policy_for
-from providers.tokens import CHARS_PER_TOKEN
-
-
-def estimate_tokens(text: str) -> int:
-    return int(len(text) / CHARS_PER_TOKEN) + 1
+from providers.tokens import CHARS_PER_TOKEN, text_tokens
 
 
 def package(files: list[tuple[str, str]], findings: list[str], budget: int) -> str:
     """Findings first, then whole files while they fit; a file that does not fit is cut."""
     parts = ["Findings:\n" + ("\n".join(f"- {f}" for f in findings) or "(none)")]
-    used = estimate_tokens(parts[0])
+    used = text_tokens(parts[0])
     for path, text in files:
         block = f"--- {path} ---\n{text}"
-        cost = estimate_tokens(block)
+        cost = text_tokens(block)
         if used + cost > budget:
             room = max(0, int((budget - used) * CHARS_PER_TOKEN))
             if room > 200:

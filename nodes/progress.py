@@ -1,8 +1,7 @@
-"""Progress events (custom stream mode) and phase timing, for the CLI and Studio."""
+"""Phase timing and progress events (see ``graph.events``), for the CLI and Studio."""
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import time
 from collections.abc import Callable
@@ -12,15 +11,10 @@ from langgraph.errors import GraphBubbleUp
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 
+from graph.events import emit
 from nodes.runnable import Steps, steps_of
 
 Node = Callable[..., Any]
-
-
-def emit(runtime: Runtime[Any], event: str, **data: Any) -> None:
-    """Send one progress event to whoever streams with ``stream_mode="custom"``."""
-    with contextlib.suppress(Exception):
-        runtime.stream_writer({"event": event, **data})
 
 
 def phase(name: str, number: int) -> Callable[[Node], Callable[..., Steps]]:

@@ -8,8 +8,8 @@ from langgraph.runtime import Runtime
 from langgraph.types import Send
 
 from graph.context import WorkflowContext
+from graph.events import emit
 from graph.state import Override, WorkflowState
-from nodes.progress import emit
 from nodes.workspace import context_of
 from prompts import load_prompt
 

@@ -102,12 +102,15 @@ class CircuitBreaker:
                 return
             self._push(now, failed=True)
             failures = sum(1 for _, failed in self._events if failed)
-            # A Retry-After says when the provider will take requests again: believe it.
-            tripped = kind in self.policy.trip_on or (
-                kind is ErrorKind.RATE_LIMITED and bool(retry_after))
-            if tripped or (failures >= self.policy.failure_threshold
+            if self.trips(kind, retry_after) or (failures >= self.policy.failure_threshold
                            and len(self._events) >= self.policy.minimum_requests):
                 self._open(now, retry_after)
+
+    def trips(self, kind: ErrorKind, retry_after: float | None) -> bool:
+        """Does this one failure open the breaker at once?"""
+        # A Retry-After says when the provider will take requests again: believe it.
+        return kind in self.policy.trip_on or (
+            kind is ErrorKind.RATE_LIMITED and bool(retry_after))
 
     def release(self, *, provider_answered: bool = False) -> None:
         """The call ended without a verdict on the provider's health (cancelled, or an error
@@ -150,27 +153,3 @@ class CircuitBreaker:
         self._events.clear()
         self._trial_in_flight = False
         self._reopens = 0
-
-
-_registry: dict[str, CircuitBreaker] = {}
-_registry_lock = threading.Lock()
-
-
-def breaker_for(name: str, policy: BreakerPolicy | None = None) -> CircuitBreaker:
-    """The process-wide breaker for a provider, created on first use."""
-    with _registry_lock:
-        breaker = _registry.get(name)
-        if breaker is None:
-            breaker = _registry[name] = CircuitBreaker(name, policy)
-        return breaker
-
-
-def all_breakers() -> list[CircuitBreaker]:
-    with _registry_lock:
-        return list(_registry.values())
-
-
-def reset_breakers() -> None:
-    """Forget every breaker (tests, `localagent providers reset`)."""
-    with _registry_lock:
-        _registry.clear()

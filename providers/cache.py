@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import threading
 import time
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any
 from langchain_core.messages import BaseMessage, message_to_dict, messages_from_dict
 
 from providers.policy import CACHE_VERSION, CachePolicy
+from providers.storage import cache_root
 
 # Parameters that change what a model answers; anything else (timeouts, callbacks) does not.
 SAMPLING_KEYS = ("temperature", "top_p", "top_k", "max_tokens", "max_output_tokens",
@@ -22,12 +22,13 @@ SAMPLING_KEYS = ("temperature", "top_p", "top_k", "max_tokens", "max_output_toke
 
 
 def default_cache_dir() -> Path:
-    env = os.environ.get("LOCALAGENT_CACHE_DIR")
-    if env:
-        return Path(env) / "responses"
-    import platformdirs
+    """The response cache's directory when ``caching.directory`` is not set."""
+    return cache_root() / "responses"
 
-    return Path(platformdirs.user_cache_dir("localagent")) / "responses"
+
+def cache_directory(policy: CachePolicy) -> Path:
+    """``policy.directory`` if set, else the default response cache directory."""
+    return Path(policy.directory or default_cache_dir()).expanduser()
 
 
 def sampling_params(model: Any, call_kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -67,8 +68,8 @@ class ResponseCache:
 
     def __init__(self, policy: CachePolicy | None = None, directory: str | Path | None = None):
         self.policy = policy or CachePolicy()
-        self.directory = Path(directory or self.policy.directory or default_cache_dir()
-                              ).expanduser()
+        self.directory = (Path(directory).expanduser() if directory
+                          else cache_directory(self.policy))
         self._cache: Any = None
         self._lock = threading.Lock()
 
@@ -102,6 +103,10 @@ class ResponseCache:
             entry["chunks"] = [message_to_dict(c) for c in chunks]
         if extra:
             entry.update(extra)
+        self.put(key, entry)
+
+    def put(self, key: str, entry: dict[str, Any]) -> None:
+        """Keep ``entry`` under ``key`` for the policy's TTL."""
         self._store().set(key, entry, expire=self.policy.ttl_seconds)
 
     def stats(self) -> dict[str, Any]:

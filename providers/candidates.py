@@ -7,18 +7,20 @@ import inspect
 import json
 import typing
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel
 
 from providers import client_policy
-from providers.breaker import breaker_for
 from providers.engine import Candidate
+from providers.guards import breaker_for, limiter_for
 from providers.policy import ProviderPolicy
-from providers.ratelimit import limiter_for
 from providers.tokens import context_window
+
+if TYPE_CHECKING:
+    from providers.shared_store import SharedStore
 
 # LangChain's _llm_type → our provider name.
 _LLM_TYPES = {
@@ -78,8 +80,10 @@ def policy_for(provider: str, name: str, default: ProviderPolicy,
 
 
 def build_candidates(models: Sequence[BaseChatModel], names: Sequence[str] | None,
-                     default: ProviderPolicy, policies: dict[str, ProviderPolicy]
-                     ) -> list[Candidate]:
+                     default: ProviderPolicy, policies: dict[str, ProviderPolicy],
+                     store: SharedStore | None = None) -> list[Candidate]:
+    """Named candidates; with a shared ``store``, their breakers and limiters are shared by
+    every process using it."""
     result = []
     for index, model in enumerate(models):
         provider, name = describe(model)
@@ -92,8 +96,8 @@ def build_candidates(models: Sequence[BaseChatModel], names: Sequence[str] | Non
             model_id=model_id_of(model),
             runnable=limited,
             policy=policy,
-            breaker=breaker_for(name, policy.breaker),
-            limiter=limiter_for(name, policy.limits),
+            breaker=breaker_for(name, policy.breaker, store),
+            limiter=limiter_for(name, policy.limits, store),
             window=context_window(model, policy.context_window),
             client_timeout=client_timeout,
         ))

@@ -87,8 +87,13 @@ def get_chat_model(spec: ChainSpec = None, *, config: ProvidersConfig | None = N
             policies[provider] = settings.policy
     if not models:
         raise AllProvidersFailed(failures, reason="no provider in the chain could be set up")
+    from providers.shared_store import shared_store
+
     kwargs: dict[str, Any] = {"models": models, "policies": policies, "deadline": config.deadline,
-                              "cache_policy": config.cache, "prices": config.prices, **options}
+                              "cache_policy": config.cache, "prices": config.prices,
+                              "shared_store": shared_store(config.shared_state_url,
+                                                           config.shared_state_prefix),
+                              **options}
     return ResilientChatModel(**kwargs)
 
 

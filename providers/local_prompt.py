@@ -18,9 +18,10 @@ from langchain_core.messages import (
     SystemMessage,
     ToolMessage,
 )
+from langchain_core.utils.json import parse_partial_json
 
 MAX_ITEMS = 6  # items per array (a string length cap would blow up llama.cpp's grammar;
-               # max_tokens bounds strings, and a cut answer is closed by ``close_json``)
+               # max_tokens bounds strings, and a cut answer is closed by ``repair``)
 
 
 def tighten(schema: dict[str, Any]) -> dict[str, Any]:
@@ -166,51 +167,10 @@ def parse_answer(text: str, tools: list[dict[str, Any]]) -> AIMessage:
     return AIMessage(content=text)
 
 
-
 def repair(text: str) -> Any:
-    """The JSON in ``text``, closing it if ``max_tokens`` cut it; None if nothing parses."""
-    candidate = text
-    for _ in range(50):
-        try:
-            return json.loads(close_json(candidate))
-        except ValueError:
-            cut = candidate.rstrip().rfind(",")
-            if cut <= 0:
-                return None
-            candidate = candidate[:cut]
-    return None
-
-
-def close_json(text: str) -> str:
-    """A grammar-valid JSON prefix cut by ``max_tokens``, closed into a parseable document:
-    an open string is ended, a dangling key or comma dropped, open brackets closed."""
-    stack: list[str] = []
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "{[":
-            stack.append("}" if char == "{" else "]")
-        elif char in "}]" and stack:
-            stack.pop()
-    out = text[:-1] if escaped else text
-    if in_string:
-        out += '"'
-    out = out.rstrip()
-    while True:  # a key without a value, a trailing comma or colon cannot stand
-        trimmed = out.rstrip()
-        if trimmed.endswith((",", ":")):
-            out = trimmed[:-1].rstrip()
-            if trimmed.endswith(":"):  # drop the key too
-                start = out.rfind('"', 0, len(out) - 1)
-                out = out[:start].rstrip()
-            continue
-        break
-    return out + "".join(reversed(stack))
+    """The JSON in ``text``, closed by LangChain's partial-JSON parser if ``max_tokens`` cut
+    it; None if nothing parses (plain text)."""
+    try:
+        return parse_partial_json(text)
+    except ValueError:
+        return None

@@ -20,6 +20,9 @@ class BreakerPolicy(_Strict):
     open_seconds: float = Field(5.0, gt=0, description="first open period")
     max_open_seconds: float = Field(300.0, gt=0, description="cap for the growing open period")
     growth: float = Field(2.0, ge=1.0, description="open period multiplier per re-open")
+    trial_lease_seconds: float = Field(
+        120.0, gt=0, description="shared breaker: a half-open trial not settled within this "
+        "(its process died) is given to another caller")
     trip_on: frozenset[ErrorKind] = Field(
         frozenset({ErrorKind.TIMEOUT, ErrorKind.UNREACHABLE, ErrorKind.AUTH}),
         description="kinds that open the breaker at once: a dead, hung or unauthorised endpoint",
@@ -40,7 +43,8 @@ class LimitPolicy(_Strict):
 
 
 class RetryPolicy(_Strict):
-    """Retries on the same provider, with exponential backoff and full jitter."""
+    """Retries on the same provider, with exponential backoff and equal jitter
+    (half the delay fixed, half random; ``jitter=False`` makes it all fixed)."""
 
     max_retries: int = Field(2, ge=0)
     base_delay: float = Field(0.5, ge=0)

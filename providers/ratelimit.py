@@ -45,6 +45,7 @@ class Reservation:
     wait: float
     requests: float
     tokens: float
+    shared: bool = False  # debited from the shared store's budget
 
 
 class RateLimiter:
@@ -109,23 +110,3 @@ class RateLimiter:
             token_cost = min(float(tokens), self._tokens.capacity)
             wait = max(wait, self._tokens.wait_after(token_cost))
         return token_cost, wait
-
-
-_registry: dict[str, RateLimiter] = {}
-_registry_lock = threading.Lock()
-
-
-def limiter_for(name: str, policy: LimitPolicy) -> RateLimiter | None:
-    """The process-wide limiter for a provider, or None when it has no limits."""
-    if not (policy.rpm or policy.tpm):
-        return None
-    with _registry_lock:
-        limiter = _registry.get(name)
-        if limiter is None or limiter.policy != policy:
-            limiter = _registry[name] = RateLimiter(policy)
-        return limiter
-
-
-def reset_limiters() -> None:
-    with _registry_lock:
-        _registry.clear()

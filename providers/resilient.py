@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cached_property, partial
 from itertools import chain
@@ -33,10 +34,14 @@ from providers.policy import (
     RetryPolicy,
 )
 from providers.settle import record_failures, settle_success, stream_failed, strip_metadata
+from providers.shared_store import SharedStore
 from providers.streaming import Head, aggregate, to_chunk
-from providers.tokens import CHARS_PER_TOKEN
+from providers.tokens import estimate_tokens
 
 _MAX_TOOL_SETS = 32
+# A caller that must know which provider answered before the stream's end (the server's
+# response headers) sets a list here; async calls append their Outcome to it.
+OUTCOME_PROBE: ContextVar[list[Outcome] | None] = ContextVar("outcome_probe", default=None)
 
 
 @dataclass(slots=True)
@@ -63,11 +68,15 @@ class ResilientChatModel(BaseChatModel):
     deadline: float = Field(DEFAULT_DEADLINE_SECONDS, gt=0)
     cache_policy: CachePolicy = Field(default_factory=CachePolicy)
     response_cache: ResponseCache | None = Field(default=None, exclude=True)
+    shared_store: SharedStore | None = Field(
+        default=None, exclude=True,
+        description="breakers, rate limits and the cache shared with other processes")
     prices: dict[str, Price] = Field(default_factory=dict)
     ledger: UsageLedger | None = Field(default=None, exclude=True)
     # Standard chat-model parameters, applied to every provider in the chain.
     temperature: float | None = None
     max_tokens: int | None = None
+    seed: int | None = None
     stop: list[str] | None = None
     timeout: float | None = None
     max_retries: int | None = None
@@ -151,7 +160,8 @@ class ResilientChatModel(BaseChatModel):
             default = default.model_copy(update={
                 "retry": retry, "timeout": self.timeout or default.timeout})
         models = [self._with_standard_params(m) for m in self.models]
-        return cands_mod.build_candidates(models, self.names, default, self.policies)
+        return cands_mod.build_candidates(models, self.names, default, self.policies,
+                                          self.shared_store)
 
     def _with_standard_params(self, model: BaseChatModel) -> BaseChatModel:
         update: dict[str, Any] = {}
@@ -163,6 +173,8 @@ class ResilientChatModel(BaseChatModel):
                 if name in fields:
                     update[name] = self.max_tokens
                     break
+        if self.seed is not None and "seed" in fields:
+            update["seed"] = self.seed
         return model.model_copy(update=update) if update else model
 
     def _call_candidates(self, kwargs: dict[str, Any]) -> tuple[list[Candidate], int]:
@@ -177,7 +189,7 @@ class ResilientChatModel(BaseChatModel):
         entry = self._tool_sets.get(key)
         if entry is None:
             bound = cands_mod.with_tools(base, tools, tool_choice, options)
-            schema_tokens = int(len(repr(cands_mod.tool_fingerprint(tools))) / CHARS_PER_TOKEN)
+            schema_tokens = estimate_tokens([], cands_mod.tool_fingerprint(tools))
             if len(self._tool_sets) >= _MAX_TOOL_SETS:
                 self._tool_sets.clear()
             entry = self._tool_sets[key] = (bound, schema_tokens)
@@ -192,8 +204,13 @@ class ResilientChatModel(BaseChatModel):
         """Lookups and stores in the response cache (asked on every call)."""
         store = None
         if self.cache_policy.enabled:
-            store = self.response_cache if self.response_cache is not None else ResponseCache(
-                self.cache_policy)
+            store = self.response_cache
+            if store is None and self.shared_store is not None:
+                from providers.shared_cache import SharedResponseCache
+
+                store = SharedResponseCache(self.shared_store, self.cache_policy)
+            elif store is None:
+                store = ResponseCache(self.cache_policy)
         return CallCache(store, self.cache_policy, self.usage_ledger)
 
     # -- running the failover plan -------------------------------------------------------------
@@ -212,10 +229,14 @@ class ResilientChatModel(BaseChatModel):
         plan = failover(cands, messages, deadline=time.monotonic() + self.deadline,
                         extra_tokens=extra_tokens)
         try:
-            return await drive_async(plan, call)
+            outcome = await drive_async(plan, call)
         except AllProvidersFailed as exc:
             record_failures(self.usage_ledger, exc.attempts)
             raise
+        probe = OUTCOME_PROBE.get()
+        if probe is not None:
+            probe.append(outcome)
+        return outcome
 
     # -- generate ------------------------------------------------------------------------------
     def _prepare(self, messages: list[BaseMessage], stop: list[str] | None,

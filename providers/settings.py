@@ -62,6 +62,9 @@ class ProvidersConfig(BaseModel):
     deadline: float = Field(300.0, gt=0)
     cache: CachePolicy = Field(default_factory=CachePolicy)
     prices: dict[str, Price] = Field(default_factory=dict)
+    shared_state_url: str | None = Field(
+        None, description="redis://...: breakers, rate limits and cache shared between processes")
+    shared_state_prefix: str = Field("localagent:", min_length=1)
 
     def for_provider(self, name: str) -> ProviderSettings:
         return self.providers.get(name) or ProviderSettings()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, trim_messages
+from langchain_core.messages import BaseMessage, HumanMessage, trim_messages
+from langchain_core.messages.utils import count_tokens_approximately
 
 # ~4 characters per token for English and code; a little pessimistic on purpose so that an
 # estimate that fits really fits.
@@ -16,35 +16,19 @@ MESSAGE_OVERHEAD = 4
 IMAGE_TOKENS = 800
 
 
-def _content_chars(content: Any) -> tuple[int, int]:
-    if isinstance(content, str):
-        return len(content), 0
-    chars = images = 0
-    for block in content or []:
-        if isinstance(block, str):
-            chars += len(block)
-        elif isinstance(block, dict):
-            if block.get("type") in ("image", "image_url"):
-                images += 1
-            else:
-                chars += len(str(block.get("text") or block.get("content") or ""))
-    return chars, images
+def estimate_tokens(messages: Sequence[BaseMessage], tools: Sequence[Any] | None = None) -> int:
+    """Estimated prompt tokens for ``messages`` and tool schemas (OpenAI-format dicts, or
+    any other value, counted by its ``repr``): LangChain's approximate counter, with our
+    (pessimistic) characters per token, per-message overhead and image cost."""
+    schemas: list[Any] = [t if isinstance(t, dict) else {"repr": repr(t)} for t in tools or ()]
+    return count_tokens_approximately(
+        messages, chars_per_token=CHARS_PER_TOKEN, extra_tokens_per_message=MESSAGE_OVERHEAD,
+        tokens_per_image=IMAGE_TOKENS, tools=schemas or None)
 
 
-def message_tokens(message: BaseMessage) -> int:
-    chars, images = _content_chars(message.content)
-    if isinstance(message, AIMessage) and message.tool_calls:
-        chars += len(json.dumps([c["args"] for c in message.tool_calls], default=str))
-        chars += sum(len(c["name"]) for c in message.tool_calls)
-    return int(chars / CHARS_PER_TOKEN) + MESSAGE_OVERHEAD + images * IMAGE_TOKENS
-
-
-def estimate_tokens(messages: Sequence[BaseMessage], tools: Any = None) -> int:
-    """Estimated prompt tokens for ``messages`` (and tool schemas, when given)."""
-    total = sum(message_tokens(m) for m in messages)
-    if tools:
-        total += int(len(json.dumps(tools, default=str)) / CHARS_PER_TOKEN)
-    return total
+def text_tokens(text: str) -> int:
+    """Estimated tokens of ``text`` sent as one message."""
+    return estimate_tokens([HumanMessage(text)])
 
 
 def context_window(model: Any, override: int | None = None) -> int | None:

@@ -7,9 +7,8 @@ from collections.abc import Iterator
 import pytest
 from pytest_httpserver import HTTPServer
 
-from providers.breaker import reset_breakers
 from providers.factory import clear_clients
-from providers.ratelimit import reset_limiters
+from providers.guards import reset_breakers, reset_limiters
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,6 @@
-"""A scripted chat model: the boundary fake for driving wrapper and graph logic."""
+"""A scripted chat model: the boundary fake for the provider wrapper's own logic (failover,
+cache, streaming, structured output, LangChain's standard tests). Graph tests script their
+model per phase with ``tests/graph_fakes.py`` instead."""
 
 from __future__ import annotations
 

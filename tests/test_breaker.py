@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import threading
 
-from providers.breaker import CircuitBreaker, CircuitState, breaker_for
+from providers.breaker import CircuitBreaker, CircuitState
 from providers.errors import ErrorKind
+from providers.guards import breaker_for
 from providers.policy import BreakerPolicy
 
 

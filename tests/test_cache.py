@@ -139,3 +139,20 @@ def test_temperature_zero_structured_output_is_cached(tmp_path) -> None:
     warm.with_structured_output(Weather).invoke("weather in Oslo?")
     warm.with_structured_output(Weather).invoke("weather in Oslo?")
     assert len(hotter.calls) == 2  # not deterministic: not cached
+
+
+def test_one_cache_directory_for_responses_models_and_the_cli(tmp_path, monkeypatch) -> None:
+    from localagent import paths
+    from providers.cache import cache_directory
+    from providers.local_files import models_dir
+
+    monkeypatch.setenv("LOCALAGENT_CACHE_DIR", str(tmp_path / "c"))
+    assert paths.cache_dir() == tmp_path / "c"
+    assert ResponseCache().directory == cache_directory(CachePolicy()) == tmp_path / "c/responses"
+    assert models_dir() == tmp_path / "c/models"
+    monkeypatch.setenv("LOCALAGENT_CACHE_DIR", "~/elsewhere")  # expanded the same everywhere
+    home = paths.cache_dir()
+    assert home.is_absolute() and ResponseCache().directory == home / "responses"
+    assert models_dir() == home / "models"
+    configured = CachePolicy(directory=str(tmp_path / "mine"))
+    assert ResponseCache(configured).directory == cache_directory(configured) == tmp_path / "mine"

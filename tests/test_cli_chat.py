@@ -223,6 +223,7 @@ def test_eof_right_away_exits_cleanly(server: HTTPServer) -> None:
     assert chat_threads() == []
 
 
+@pytest.mark.slow
 def test_one_turn_in_a_terminal(server: HTTPServer, tmp_path: Path) -> None:
     """Tokens show up before the answer is complete; Ctrl-C stops a turn, not the chat."""
     released, never = threading.Event(), threading.Event()

@@ -7,7 +7,10 @@ import sys
 from pathlib import Path
 
 import pexpect
+import pytest
 import yaml
+
+pytestmark = pytest.mark.slow
 
 
 def spawn(tmp_path: Path, refused_url: str) -> pexpect.spawn:

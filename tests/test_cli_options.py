@@ -152,3 +152,16 @@ def test_help_starts_without_the_heavy_modules() -> None:
     probe = "import sys, localagent.cli.app\nprint('rich' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           check=True).stdout.strip() == "False"
+
+
+def test_version_answers_before_the_command_line_library_loads() -> None:
+    probe = ("import sys\nfrom localagent.cli.entry import main\nmain(['--version'])\n"
+             "print(sorted({m.split('.')[0] for m in sys.modules} & {'typer', 'rich', 'click'}))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    from localagent import __version__
+
+    assert out == [f"localagent {__version__}", "[]"]
+    script = Path(sys.executable).parent / "localagent"
+    done = subprocess.run([str(script), "--version"], capture_output=True, text=True)
+    assert (done.returncode, done.stdout) == (0, f"localagent {__version__}\n")

@@ -10,8 +10,8 @@ import pytest
 import yaml
 from pytest_httpserver import HTTPServer
 
-from providers.breaker import breaker_for
 from providers.errors import ErrorKind
+from providers.guards import breaker_for
 from tests.cli_util import run, write_user_config
 from tests.wire import http_error
 

@@ -168,7 +168,7 @@ def test_checks_still_failing_at_the_end_exit_1(repo: Path, httpserver: HTTPServ
 def test_a_cancelled_task_reads_stopped_not_failed(errors: list[object], expected: str) -> None:
     from types import SimpleNamespace
 
-    from localagent.cli.driver import thread_status
+    from localagent.workflow.driver import thread_status
 
     tasks = [SimpleNamespace(name="execute_agent", error=e) for e in errors] or [
         SimpleNamespace(name="finish", error=None)]

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pexpect
+import pytest
 from pytest_httpserver import HTTPServer
 
 from tests.cli_util import write_user_config
@@ -19,6 +20,8 @@ from tests.graph_fakes import Gate, call, scripted_provider
 from tests.test_cli_workflow import localagent, repo
 from tests.test_local_model import gguf
 from tests.test_workflow import BUGGY, FIXED, model
+
+pytestmark = pytest.mark.slow
 
 __all__ = ["gguf", "repo"]
 SCRIPT = str(Path(sys.executable).parent / "localagent")

@@ -180,3 +180,21 @@ def test_public_dump_never_holds_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     dumped = load().settings.public_dump()
     assert "api_key" not in dumped["providers"]["openai"]
     assert "sk-should-not-appear" not in repr(dumped)
+
+
+def test_loading_leaves_the_plugin_registry_to_the_edge(user_file: Path) -> None:
+    """``load`` only reads; the CLI (its edge) applies ``plugins.disabled`` to the registry."""
+    from localagent.cli.state import AppState
+    from providers.registry import ProviderUnavailable, disable, get_plugin
+
+    write(user_file, "plugins:\n  disabled: [exploding]\n")
+    disable([])
+    try:
+        assert load().settings.plugins.disabled == ["exploding"]
+        with pytest.raises(ProviderUnavailable, match="unknown provider 'exploding'"):
+            get_plugin("exploding")
+        AppState().load()
+        with pytest.raises(ProviderUnavailable, match="'exploding' is disabled"):
+            get_plugin("exploding")
+    finally:
+        disable([])

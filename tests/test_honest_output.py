@@ -14,8 +14,9 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from graph.state import AgentFinding, AuditReport, DocUpdate, Plan, Readiness, Scope
 from graph.workflow import build_workflow
-from localagent.cli.driver import drive
-from localagent.cli.progress_view import LineView, Tracker
+from localagent.cli.progress_view import LineView
+from localagent.workflow.driver import drive
+from localagent.workflow.progress import Tracker
 from nodes.answers import degenerate, tiny_model_notice
 from tests.graph_fakes import call
 from tests.test_workflow import (

@@ -24,6 +24,8 @@ from pytest_httpserver import HTTPServer
 from tests.graph_fakes import project_python, scripted_provider
 from tests.test_workflow import BUGGY, FIXED, TEST, model
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 BOOT_SECONDS = 180
 

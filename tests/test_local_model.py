@@ -25,6 +25,8 @@ from providers.local_chat import LocalChatModel
 from providers.local_files import assemble_default
 from providers.settings import ProvidersConfig, ProviderSettings
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel, Field
 
-from providers.local_prompt import answer_schema, chat_messages, instructions, parse_answer
+from providers.local_prompt import (
+    answer_schema,
+    chat_messages,
+    instructions,
+    parse_answer,
+    repair,
+)
 
 
 class Weather(BaseModel):
@@ -73,3 +80,36 @@ def test_answers_become_tool_calls_or_text() -> None:
     assert parse_answer('{"tool": "read_f', TOOLS).content == '{"tool": "read_f'
     assert parse_answer('{"answer": "all good", "ext', TOOLS).content == "all good"
     assert parse_answer("plain", []).content == "plain"
+
+
+# A grammar-valid answer cut by max_tokens anywhere, and what is recovered from it (the
+# results the hand-written repair gave, which LangChain's partial-JSON parser gives too).
+CUTS = [
+    ('{"tool": "read_file", "arguments": {"path": "src/ma', {
+        "tool": "read_file", "arguments": {"path": "src/ma"}}),
+    ('{"tool": "read_f', {"tool": "read_f"}),
+    ('{"answer": "all good", "ext', {"answer": "all good"}),
+    ('{"a": [1, 2', {"a": [1, 2]}),
+    ('{"a": [1, 2,', {"a": [1, 2]}),
+    ('{"a": "x\\', {"a": "x"}),
+    ('{"answer": "he said \\"hi', {"answer": 'he said "hi'}),
+    ('{"a": 1, "b":', {"a": 1}),
+    ('{"a":', {}),
+    ('{"a": {"b": [{"c": "d', {"a": {"b": [{"c": "d"}]}}),
+    ('{"tool": "x", "arguments": {"n": 12', {"tool": "x", "arguments": {"n": 12}}),
+    ('{"a": [', {"a": []}),
+    ("{", {}),
+    ('{"arguments": {}, "tool": "read_file"', {"arguments": {}, "tool": "read_file"}),
+]
+
+
+@pytest.mark.parametrize(("text", "recovered"), CUTS)
+def test_cut_answers_are_closed(text: str, recovered: object) -> None:
+    assert repair(text) == recovered
+
+
+@pytest.mark.parametrize("text", ["plain words", "", "   ", "Sure: {", "}"])
+def test_text_that_is_no_json_is_none(text: str) -> None:
+    # the library raises (or returns None) here; the answer then passes through as text
+    assert repair(text) is None
+    assert parse_answer(text, TOOLS).content == text

@@ -13,8 +13,8 @@ import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
 from graph.workflow import build_workflow
-from localagent.cli.driver import drive
-from localagent.cli.progress_view import Tracker, View
+from localagent.workflow.driver import drive
+from localagent.workflow.progress import Tracker, View
 from tests.graph_fakes import call
 from tests.test_workflow import BUGGY, FIXED, PLAN, ctx, model, repo
 

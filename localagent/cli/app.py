@@ -22,6 +22,7 @@ from localagent.cli import (
     models_cmd,
     plugins_cmd,
     providers_cmd,
+    server_cmd,
     workflow_cmd,
 )
 from localagent.cli.options import (
@@ -102,6 +103,9 @@ app.add_typer(plugins_cmd.app, name="plugins")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(keys_cmd.app, name="keys")
 app.command("init")(init_cmd.init)
+app.add_typer(server_cmd.app, name="server")
+app.command("serve", help="Start the API server (= localagent server start).")(
+    server_cmd.start)
 
 
 

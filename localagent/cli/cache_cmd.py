@@ -41,10 +41,9 @@ def format_age(seconds: float) -> str:
 
 def cache_directory(settings: Settings) -> Path:
     """``caching.directory`` if set, else the default response cache directory."""
-    from providers.cache import default_cache_dir
+    from providers.cache import cache_directory as directory_of
 
-    configured = settings.caching.directory
-    return Path(configured).expanduser() if configured else default_cache_dir()
+    return directory_of(settings.caching)
 
 
 def _open(settings: Settings) -> ResponseCache:

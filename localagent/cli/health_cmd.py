@@ -147,12 +147,25 @@ def check_providers(ctx: typer.Context, settings: Settings, timeout: float) -> l
 def check_checkpoints(settings: Settings) -> Check:
     import sqlite3
 
-    from localagent.checkpoints import db_file
+    from localagent.checkpoints import (
+        CheckpointStoreError,
+        checkpoint_url,
+        describe,
+        is_postgres,
+        postgres_status,
+    )
 
-    path = db_file(settings)
+    url = checkpoint_url(settings)
+    if is_postgres(url):
+        try:
+            return Check("checkpoint db", "ok", f"{describe(settings)} ({postgres_status(url)})")
+        except CheckpointStoreError as exc:
+            return Check("checkpoint db", "fail", str(exc),
+                         "start PostgreSQL or fix system.checkpoint_url")
+    path = Path(url)
     if not _writable(path.parent):
         return Check("checkpoint db", "fail", f"{_existing(path.parent)} is not writable",
-                     "fix its permissions or set system.checkpoint_db to a writable path")
+                     "fix its permissions or set system.checkpoint_url to a writable path")
     if not path.exists():
         return Check("checkpoint db", "ok", f"{path} (created on the first run)")
     try:  # read-only: a check must not create or change the database
@@ -163,6 +176,25 @@ def check_checkpoints(settings: Settings) -> Check:
         return Check("checkpoint db", "fail", f"{path}: {exc}",
                      "move it away (threads in it are lost; a new one is created)")
     return Check("checkpoint db", "ok", f"{path} ({_human(_size(path))})")
+
+
+def check_shared_state(settings: Settings) -> Check | None:
+    """Redis behind ``system.shared_state_url`` answers (None when none is configured)."""
+    url = settings.system.shared_state_url
+    if not url:
+        return None
+    from providers.shared_store import SharedStore, redacted_url
+
+    store = SharedStore(url, settings.system.shared_state_prefix)
+    try:
+        seconds = store.ping()
+    except Exception as exc:  # any failure to reach it is the finding
+        return Check("shared state", "warn", f"{redacted_url(url)}: {exc}",
+                     "start Redis or fix system.shared_state_url; until then each process "
+                     "keeps its own breakers, rate limits and cache")
+    finally:
+        store.close()
+    return Check("shared state", "ok", f"{redacted_url(url)} (ping {seconds * 1000:.1f} ms)")
 
 
 def check_cache(settings: Settings) -> Check:
@@ -271,7 +303,8 @@ def health(ctx: typer.Context,
     config_check, settings = check_config(ctx)
     checks = [config_check, check_key_store(settings),
               *check_providers(ctx, settings, timeout), check_checkpoints(settings),
-              check_cache(settings), check_embedded(chain_of(settings), settings),
+              *filter(None, [check_shared_state(settings)]), check_cache(settings),
+              check_embedded(chain_of(settings), settings),
               check_sandbox(settings), check_disk()]
     fmt = state(ctx).format
     if fmt == "rich":

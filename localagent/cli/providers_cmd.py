@@ -61,10 +61,10 @@ def provider_logs_quiet(enabled: bool = True) -> Iterator[None]:
 
 def probe(spec: str, config: ProvidersConfig, timeout: float) -> dict[str, Any]:
     """Reachability, auth, latency, model count and breaker state of one chain entry."""
-    from providers.breaker import all_breakers
     from providers.candidates import describe
     from providers.errors import classify
     from providers.factory import client_for
+    from providers.guards import all_breakers
     from providers.health import check_model
     from providers.registry import parse_spec
 
@@ -139,7 +139,7 @@ def _yes_no(value: Any) -> str:
 def list_(ctx: typer.Context) -> None:
     """Every known provider: configured?, in the default chain?, default model, breaker."""
     from localagent.keys.manager import KeyManager
-    from providers.breaker import all_breakers
+    from providers.guards import all_breakers
     from providers.registry import get_plugin, parse_spec, provider_names
 
     loaded = state(ctx).load()

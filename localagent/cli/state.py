@@ -34,9 +34,11 @@ class AppState:
         """The configuration for this invocation (loaded once); errors exit 2."""
         if self._loaded is None:
             from localagent.config.loader import load
+            from providers.registry import disable
 
             self._loaded = load(cwd=self.working_dir, config_file=self.config_file,
                                 flags=self.flags)
+            disable(self._loaded.settings.plugins.disabled)  # the process's plugin registry
         return self._loaded
 
     @property

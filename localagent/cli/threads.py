@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 
 from localagent.cli.state import fail, run_async, state
+from localagent.workflow.threads import brief
 
 if TYPE_CHECKING:
     from localagent.config.schema import Settings
@@ -29,8 +29,8 @@ THREAD = typer.Argument(..., help="thread id", callback=valid_thread_id)
 async def find(settings: Settings, thread: str | None) -> tuple[str, Any, dict[str, Any]]:
     """(thread id, state snapshot, run metadata) of ``thread`` or the latest workflow thread;
     a missing thread exits 2 with what there is instead."""
-    from graph.workflow import build_workflow
-    from localagent.checkpoints import latest_threads, open_saver
+    from localagent.checkpoints import describe, latest_threads, open_saver
+    from localagent.workflow.threads import ThreadNotFound, load
 
     async with open_saver(settings) as saver:
         if thread is None:
@@ -38,18 +38,11 @@ async def find(settings: Settings, thread: str | None) -> tuple[str, Any, dict[s
             if not latest:
                 fail("no workflow threads yet: start one with localagent workflow run \"...\"")
             thread = str(latest[0]["thread_id"])
-        found = await saver.aget_tuple({"configurable": {"thread_id": thread}})
-        if found is None:
-            fail(f"no thread {thread!r} in {_db(settings)}: see `localagent workflow list`")
-        graph = build_workflow(checkpointer=saver)
-        snapshot = await graph.aget_state({"configurable": {"thread_id": thread}})
-        return thread, snapshot, dict(found.metadata or {})
-
-
-def _db(settings: Settings) -> Path:
-    from localagent.checkpoints import db_file
-
-    return db_file(settings)
+        try:
+            snapshot, metadata = await load(saver, thread)
+        except ThreadNotFound:
+            fail(f"no thread {thread!r} in {describe(settings)}: see `localagent workflow list`")
+        return thread, snapshot, metadata
 
 
 def _load(ctx: typer.Context, thread: str | None) -> tuple[str, Any, dict[str, Any]]:
@@ -60,29 +53,11 @@ def _load(ctx: typer.Context, thread: str | None) -> tuple[str, Any, dict[str, A
     return run_async(find(settings, thread))
 
 
-def _brief(thread: str, snapshot: Any, metadata: dict[str, Any]) -> dict[str, Any]:
-    from localagent.cli.driver import resume_command, thread_status
-
-    values = snapshot.values or {}
-    status = thread_status(snapshot)
-    brief: dict[str, Any] = {
-        "thread_id": thread, "status": status,
-        "request": values.get("request") or metadata.get("request"),
-        "workspace": values.get("workspace"), "next": list(snapshot.next),
-        "updated": snapshot.created_at, "report": values.get("report_path") or None}
-    if snapshot.interrupts:
-        question = snapshot.interrupts[0].value
-        brief["waiting_for"] = {"type": question.get("type"), "message": question.get("message")}
-    if status in ("waiting", "stopped", "failed"):
-        brief["resume_command"] = resume_command(thread)
-    return brief
-
-
 def status(ctx: typer.Context, thread: str = THREAD) -> None:
     """Where a thread stands: status, next nodes, pending question."""
     from localagent.cli.output import emit
 
-    emit(_brief(*_load(ctx, thread)), state(ctx).format)
+    emit(brief(*_load(ctx, thread)), state(ctx).format)
 
 
 def list_threads(ctx: typer.Context,
@@ -92,23 +67,18 @@ def list_threads(ctx: typer.Context,
 
     async def collect() -> list[dict[str, Any]]:
         from graph.context import use_settings
-        from graph.workflow import build_workflow
-        from localagent.checkpoints import latest_threads, open_saver
-        from localagent.cli.driver import thread_status
+        from localagent.checkpoints import open_saver
+        from localagent.workflow.driver import thread_status
+        from localagent.workflow.threads import latest
 
         settings = state(ctx).load().settings
         use_settings(settings)
         async with open_saver(settings) as saver:
-            graph = build_workflow(checkpointer=saver)
-            rows = []
-            for item in await latest_threads(saver, graph="workflow", limit=limit):
-                config = {"configurable": {"thread_id": item["thread_id"]}}
-                snapshot = await graph.aget_state(config)
-                rows.append({"thread": item["thread_id"], "status": thread_status(snapshot),
-                             "request": str(item["metadata"].get("request", ""))[:60],
-                             "workspace": (snapshot.values or {}).get("workspace", ""),
-                             "updated": item["ts"][:19].replace("T", " ")})
-            return rows
+            return [{"thread": item["thread_id"], "status": thread_status(snapshot),
+                     "request": str(item["metadata"].get("request", ""))[:60],
+                     "workspace": (snapshot.values or {}).get("workspace", ""),
+                     "updated": item["ts"][:19].replace("T", " ")}
+                    for item, snapshot in await latest(saver, limit)]
 
     rows = run_async(collect())
     if not rows and state(ctx).format == "rich":
@@ -126,7 +96,7 @@ def show(ctx: typer.Context, thread: str = THREAD,
 
     thread_id, snapshot, metadata = _load(ctx, thread)
     values = snapshot.values or {}
-    doc = _brief(thread_id, snapshot, metadata)
+    doc = brief(thread_id, snapshot, metadata)
     doc["state"] = {
         "scope": values.get("scope"),
         "plan": [{k: s.get(k) for k in ("id", "role", "focus", "depends_on")}
@@ -138,7 +108,7 @@ def show(ctx: typer.Context, thread: str = THREAD,
         "applied": values.get("applied"), "validation": _checks(values.get("validation")),
         "audit": values.get("audit"), "readiness": values.get("readiness"),
         "evidence_items": len(values.get("evidence") or [])}
-    from localagent.cli.conduct import saved_context
+    from localagent.workflow.threads import saved_context
 
     doc["settings"] = saved_context(metadata)  # what a resume runs with
     doc["pending"] = [i.value for i in snapshot.interrupts]
@@ -173,18 +143,13 @@ async def _history(ctx: typer.Context, thread: str, limit: int) -> list[dict[str
 def report(ctx: typer.Context, thread: str = THREAD) -> None:
     """Print a thread's run report (markdown; JSON with --format json)."""
     thread_id, snapshot, _ = _load(ctx, thread)
-    values = snapshot.values or {}
-    workspace = values.get("workspace")
-    if not workspace:
-        fail(f"thread {thread_id} has no workspace recorded, so no report", code=1)
-    from localagent.paths import run_folder_name
+    from localagent.workflow.threads import report_file
 
-    folder = Path(workspace) / ".localagent" / "runs" / run_folder_name(thread_id)
     fmt = state(ctx).format
-    path = folder / ("report.json" if fmt in ("json", "yaml") else "report.md")
-    if not path.is_file():
-        fail(f"no report yet for {thread_id} (looked for {path}); it is written when the run "
-             "ends or fails", code=1)
+    try:
+        path = report_file(thread_id, snapshot.values or {}, fmt)
+    except LookupError as exc:
+        fail(str(exc), code=1)
     text = path.read_text(encoding="utf-8")
     if fmt == "yaml":
         from localagent.cli.output import emit

@@ -14,8 +14,8 @@ from localagent.cli.state import fail, run_async, state
 from localagent.cli.threads import valid_thread_id
 
 if TYPE_CHECKING:
-    from localagent.cli.driver import Outcome
     from localagent.config.schema import Settings
+    from localagent.workflow.driver import Outcome
 
 app = typer.Typer(help="Run the phase workflow on a codebase, resume it, inspect threads.",
                   no_args_is_help=True)
@@ -55,7 +55,7 @@ def _resume_hint(ctx: typer.Context, thread: str) -> str:
     (the run's own settings are kept with the thread)."""
     import shlex
 
-    from localagent.cli.driver import resume_command
+    from localagent.workflow.driver import resume_command
 
     app_state = state(ctx)
     options = []
@@ -272,8 +272,8 @@ def resume(ctx: typer.Context,
     """Continue a stopped or waiting thread with the settings it was started with;
     --provider, --model and the limits given here replace them."""
     from localagent.cli import threads
-    from localagent.cli.conduct import saved_context
-    from localagent.cli.driver import thread_status
+    from localagent.workflow.driver import thread_status
+    from localagent.workflow.threads import saved_context
 
     _check_stream(ctx, stream)
     settings = _settings(ctx)

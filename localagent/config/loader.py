@@ -47,9 +47,8 @@ def load(*, cwd: Path | str | None = None, config_file: Path | str | None = None
     for provider in settings.providers.values():
         if provider.api_key is not None:
             register_secret(provider.api_key.get_secret_value())
-    from providers.registry import disable
-
-    disable(settings.plugins.disabled)
+    if settings.server.jwt.secret is not None:
+        register_secret(settings.server.jwt.secret.get_secret_value())
     return Loaded(settings, options)
 
 

@@ -16,6 +16,7 @@ from localagent.config.sections import (
     PerformanceSettings,
     PluginsSettings,
     SecuritySettings,
+    ServerSettings,
     SystemSettings,
     WorkflowSettings,
 )
@@ -44,6 +45,7 @@ class Settings(BaseSettings):
     caching: CachePolicy = Field(default_factory=CachePolicy)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     plugins: PluginsSettings = Field(default_factory=PluginsSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -63,11 +65,20 @@ class Settings(BaseSettings):
         return ProvidersConfig(providers=self.providers, chains=self.chains,
                                default_chain=self.default_chain(),
                                deadline=self.performance.deadline, cache=self.caching,
-                               prices=self.prices)
+                               prices=self.prices,
+                               shared_state_url=self.system.shared_state_url,
+                               shared_state_prefix=self.system.shared_state_prefix)
 
     def public_dump(self) -> dict[str, Any]:
         """Everything but secrets, as plain JSON types (for show and export)."""
         data = self.model_dump(mode="json")
         for settings in data.get("providers", {}).values():
             settings.pop("api_key", None)
+        from providers.shared_store import redacted_url
+
+        system = data.get("system", {})
+        for name in ("checkpoint_url", "shared_state_url"):
+            if system.get(name):
+                system[name] = redacted_url(system[name])
+        data.get("server", {}).get("jwt", {}).pop("secret", None)
         return data

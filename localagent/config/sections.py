@@ -8,9 +8,10 @@ Mappings (``providers``, ``chains``, ``prices``, every section) merge key by key
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from providers.policy import DEFAULT_DEADLINE_SECONDS
 
@@ -74,8 +75,23 @@ class Section(BaseModel):
 class SystemSettings(Section):
     default_provider: str = Field(
         "ollama,local", description="provider spec, comma-separated chain, or a chain name")
-    checkpoint_db: str | None = Field(
-        None, description="SQLite checkpoint file; default: user data dir/checkpoints.sqlite")
+    checkpoint_url: str | None = Field(
+        None, validation_alias=AliasChoices("checkpoint_url", "checkpoint_db"),
+        description="where checkpoints live: a SQLite file path, or postgresql://... to share "
+        "them between machines; default: user data dir/checkpoints.sqlite")
+    shared_state_url: str | None = Field(
+        None, description="redis://... to share provider breakers, rate limits and the "
+        "response cache between processes; default: each process keeps its own")
+    shared_state_prefix: str = Field(
+        "localagent:", min_length=1, description="prefix of every key in the shared store")
+
+    @field_validator("shared_state_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError(f"{value.split('@')[-1]!r} is not a redis:// (or rediss://, "
+                             "unix://) URL")
+        return value or None
 
 
 class WorkflowSettings(Section):
@@ -167,6 +183,32 @@ class LoggingSettings(Section):
     @classmethod
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+
+class JwtSettings(Section):
+    secret: SecretStr | None = Field(None, description="HS256 shared secret")
+    jwks_file: str | None = Field(None, description="JWKS file with the issuer's public keys")
+    audience: str | None = None
+    issuer: str | None = None
+    scope_claim: str = Field("scope", description="claim holding the scopes (chat runs admin)")
+
+
+class ServerSettings(Section):
+    host: str = Field("127.0.0.1", description="address to bind; anything else is public")
+    port: int = Field(8765, ge=1, le=65535)
+    workspace_roots: list[Path] = Field(
+        default_factory=list, description="directories runs may work in; none: runs API off")
+    max_concurrent_runs: int = Field(2, ge=1, le=64)
+    shutdown_grace: float = Field(30.0, ge=0, description="seconds streams get at SIGTERM")
+    metrics_auth: bool = Field(False, description="require a key for /metrics")
+    cors_origins: list[str] = Field(default_factory=list, description="none: CORS off")
+    rate_limit: float | None = Field(
+        None, gt=0, description="requests per minute per key (none: unlimited)")
+    max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024)
+    passthrough: bool = Field(
+        True, description="stream plain completions from an OpenAI-compatible first "
+        "provider byte for byte (falls back to the full chain if it fails first)")
+    jwt: JwtSettings = Field(default_factory=JwtSettings)
 
 
 class PluginsSettings(Section):

@@ -171,19 +171,20 @@ def ollama_url(host: str) -> str:
 
 
 def env_layer(settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> Layer:
-    from localagent.config.schema import ENV_DELIMITER, ENV_PREFIX
-
-    source = EnvSettingsSource(settings_cls, env_prefix=ENV_PREFIX,
-                               env_nested_delimiter=ENV_DELIMITER, case_sensitive=False)
+    # the prefix and delimiter are the settings class's own (no import of the schema here)
+    prefix = str(settings_cls.model_config.get("env_prefix") or "")
+    delimiter = str(settings_cls.model_config.get("env_nested_delimiter") or "__")
+    source = EnvSettingsSource(settings_cls, env_prefix=prefix,
+                               env_nested_delimiter=delimiter, case_sensitive=False)
     try:
         data = source()
     except Exception as exc:  # a malformed JSON value in a complex field
-        raise _bad_json(environ, ENV_PREFIX, ENV_DELIMITER) or ConfigError(
+        raise _bad_json(environ, prefix, delimiter) or ConfigError(
             "env", "", str(exc)) from None
     upper = {name.upper() for name in environ}
     origins: dict[Key, str] = {}
     for key in _all_keys(data):
-        name = ENV_PREFIX + ENV_DELIMITER.join(key).upper()
+        name = prefix + delimiter.join(key).upper()
         if name in upper:
             origins[key] = f"env {name}"
     return Layer("env", data, origins)

@@ -48,9 +48,9 @@ async def workflow_attempt(task: Task, workspace: Path, thread: str, saver: Any,
     """Run (or resume) the workflow on ``workspace`` under ``thread`` within the task's
     time limit."""
     from graph.workflow import build_workflow
-    from localagent.cli.conduct import CONTEXT_KEY, context_metadata
-    from localagent.cli.driver import drive, thread_status
-    from localagent.cli.progress_view import Tracker, View
+    from localagent.workflow.driver import drive, thread_status
+    from localagent.workflow.progress import Tracker, View
+    from localagent.workflow.threads import CONTEXT_KEY, context_metadata
 
     graph = build_workflow(model=model, checkpointer=saver)
     config: dict[str, Any] = {

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from localagent.eval.suite import Check, SuiteError, Task
+from localagent.eval.task import Check, SuiteError, Task
 
 CHECK_FILE = "check_humaneval.py"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from localagent.cli.progress_view import View
+from localagent.workflow.progress import View
 
 EXIT = {"done": 0, "rejected": 0, "cancelled": 0, "failed": 1, "checks_failed": 1,
         "waiting": 3, "providers_failed": 4, "stopped": 130}
@@ -36,8 +36,8 @@ class Outcome:
 
     def summary(self, tracker_phases: dict[str, Any]) -> dict[str, Any]:
         """The one JSON document ``--format json`` prints."""
+        from graph.usage import usage
         from nodes.answers import tiny_model_notice
-        from nodes.report import usage
 
         evidence = self.values.get("evidence") or []
         use = usage(evidence)
