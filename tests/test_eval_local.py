@@ -20,7 +20,9 @@ def test_one_starter_task_on_the_embedded_model_is_scored(gguf: str, tmp_path: P
     env = {**os.environ, "LOCALAGENT_PROVIDERS__LOCAL__MODEL_PATH": gguf,
            "LOCALAGENT_WORKFLOW__MAX_ITERATIONS": "0",
            "LOCALAGENT_WORKFLOW__MAX_PARALLEL_AGENTS": "1",
-           "LOCALAGENT_WORKFLOW__AGENT_STEP_LIMIT": "3"}
+           "LOCALAGENT_WORKFLOW__AGENT_STEP_LIMIT": "3",
+           # the harness is under test, not the review phases: up to validation
+           "LOCALAGENT_WORKFLOW__PHASES": "[0, 1, 2, 3, 4, 5, 6]"}
     script = Path(sys.executable).parent / "localagent"
     done = subprocess.run(
         [str(script), "--format", "json", "--provider", "local", "eval",
@@ -34,5 +36,9 @@ def test_one_starter_task_on_the_embedded_model_is_scored(gguf: str, tmp_path: P
     assert {r["mode"] for r in records} == {"workflow", "direct"}
     for record in records:
         assert record["outcome"] in ("passed", "failed")
-        assert record["model_calls"] >= 1 and record["input_tokens"] > 0
-        assert record["outcome"] == "passed" or record["phase"]  # a failure says where
+        if record["outcome"] == "failed":  # a failure says where and why
+            assert record["phase"] and record["reason"]
+        # a call cut off by the provider's deadline (a slow, loaded machine) counts no call
+        assert record["model_calls"] >= 1 or record["status"] == "providers_failed"
+    direct = next(r for r in records if r["mode"] == "direct")
+    assert direct["model_calls"] == 1

@@ -71,7 +71,7 @@ async def test_timeout_fails_with_its_reason_and_a_crash_leaves_the_others_score
         tmp_path: Path) -> None:
     suite = tmp_path / "suite"
     for name in ("slow", "crash", "good"):
-        calc_task(suite, name, timeout=1.5 if name == "slow" else 120)
+        calc_task(suite, name, timeout=10 if name == "slow" else 120)
     calc_task(suite, "broken-setup", setup="echo no such tool >&2; exit 3")
     models = {"slow": edit_model(slow={"fix the add function": 60.0}),
               "crash": edit_model(structured={"Scope": [RuntimeError("model fell over")]}),
@@ -79,7 +79,7 @@ async def test_timeout_fails_with_its_reason_and_a_crash_leaves_the_others_score
     doc, _ = await evaluate(suite, models, parallel=4)
     rows = by_task(doc)
     assert rows["slow"]["outcome"] == "failed"
-    assert rows["slow"]["reason"] == "timed out after 1.5s"
+    assert rows["slow"]["reason"] == "timed out after 10s"
     assert rows["slow"]["phase"] == "execute"
     assert rows["crash"]["outcome"] == "failed"
     assert "model fell over" in rows["crash"]["reason"]
