@@ -16,6 +16,7 @@ from graph.state import AgentInput, AgentOutput, AgentState
 from nodes import agent_steps
 from nodes.model_calls import ModelSource
 from nodes.runnable import node
+from nodes.toolbox import Toolbox
 
 
 def build_agent(models: ModelSource, policies: PolicyFactory | None = None,
@@ -23,12 +24,12 @@ def build_agent(models: ModelSource, policies: PolicyFactory | None = None,
                 context_schema: type[WorkflowContext] = WorkflowContext) -> Any:
     """The compiled agent subgraph; ``policies`` left out: the user's configured security
     settings, read when first needed."""
-    policies = policies or Configured().policy
     builder = StateGraph(AgentState, context_schema=context_schema, input_schema=AgentInput,
                          output_schema=AgentOutput)
-    builder.add_node("think", node(agent_steps.think, models=models, policies=policies))
-    builder.add_node("act", node(agent_steps.act, policies=policies))
-    builder.add_node("report", node(agent_steps.report, models=models, policies=policies))
+    toolbox = Toolbox(policies or Configured().policy)
+    builder.add_node("think", node(agent_steps.think, models=models, toolbox=toolbox))
+    builder.add_node("act", node(agent_steps.act, toolbox=toolbox))
+    builder.add_node("report", node(agent_steps.report, models=models, toolbox=toolbox))
     builder.add_edge(START, "think")
     builder.add_conditional_edges("think", agent_steps.after_think, ["act", "report"])
     builder.add_conditional_edges("act", agent_steps.after_act, ["think", "report"])

@@ -23,6 +23,10 @@ class Scope(BaseModel):
     acceptance_checks: list[str] = Field(default_factory=list,
                                          description="observable checks that prove it is done")
     project_type: str = Field("unknown", description="e.g. python, node, go, rust")
+    research_areas: list[str] = Field(
+        default_factory=list,
+        description="what to look into before planning, one area per entry, most important "
+                    "first (each is researched by its own agent)")
 
 
 class Stream(BaseModel):
@@ -38,7 +42,7 @@ class Stream(BaseModel):
 
 class Plan(BaseModel):
     summary: str = ""
-    streams: list[Stream] = Field(default_factory=list, description="1 to 4 streams")
+    streams: list[Stream] = Field(default_factory=list, description="1 or more streams")
 
 
 class AuditReport(BaseModel):
@@ -126,6 +130,7 @@ class ScopeState(TypedDict, total=False):
     out_of_scope: list[str]
     acceptance_checks: list[str]
     project_type: str
+    research_areas: list[str]
     degenerate: str
 
 

@@ -7,38 +7,24 @@ from typing import Any, Literal
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from langgraph.runtime import Runtime
 
-from graph.context import PolicyFactory, WorkflowContext
+from graph.context import WorkflowContext
 from graph.state import AgentFinding, AgentResult, AgentState
 from nodes.branches import finish, start, step, time_left
 from nodes.model_calls import Ask, Chat, ModelSource
 from nodes.runnable import Steps
-from nodes.tools import READ_ONLY, make_tools, run_tool
+from nodes.toolbox import Toolbox
+from nodes.tools import run_tool
 from nodes.workspace import context_of
-from prompts import Prompt, load_role
 
-PHASE_TOOLS = {"research": READ_ONLY, "execute": (*READ_ONLY, "propose_edit", "run_command")}
 TRANSCRIPT_CHARS = 6000
 STEP_LIMIT = WorkflowContext.agent_step_limit
 
 
-def _tool_names(state: AgentState) -> list[str]:
-    role = load_role(state["role"], state["workspace"])
-    allowed = PHASE_TOOLS.get(state.get("phase", "research"), READ_ONLY)
-    return [name for name in role.tools if name in allowed]
-
-
-def _setup(state: AgentState, runtime: Runtime[WorkflowContext], policies: PolicyFactory
-           ) -> tuple[Prompt, list[Any]]:
-    """The role and its tools."""
-    role = load_role(state["role"], state["workspace"])
-    policy = policies(state["workspace"], context_of(runtime))
-    return role, make_tools(policy, _tool_names(state), [], state.get("stream", ""))
-
-
 @step
 def think(state: AgentState, runtime: Runtime[WorkflowContext], *,
-          models: ModelSource, policies: PolicyFactory) -> Steps:
-    role, tools = _setup(state, runtime, policies)
+          models: ModelSource, toolbox: Toolbox) -> Steps:
+    kit = toolbox.kit(state, runtime)
+    role, tools = kit.role, kit.tools
     messages = list(state.get("messages") or [])
     new: list[Any] = []
     opening: dict[str, Any] = {}
@@ -75,25 +61,28 @@ def after_act(state: AgentState) -> Literal["think", "report"]:
 
 @step
 def act(state: AgentState, runtime: Runtime[WorkflowContext], *,
-        policies: PolicyFactory) -> dict[str, Any]:
+        toolbox: Toolbox) -> dict[str, Any]:
     """Run every tool call of the last message through the policy, in order."""
     last = state["messages"][-1]
     assert isinstance(last, AIMessage)
+    stream = state.get("stream", "")
     proposals: list[dict[str, Any]] = []
-    policy = policies(state["workspace"], context_of(runtime))
-    tools = {t.name: t for t in make_tools(policy, _tool_names(state), proposals,
-                                           state.get("stream", ""))}
+    tools = toolbox.kit(state, runtime).named()
     replies: list[ToolMessage] = []
     evidence: list[dict[str, Any]] = []
     for call in last.tool_calls:
         tool = tools.get(call["name"])
         if tool is None:
-            output, ok = (f"error: no tool named {call['name']!r} here; available: "
-                          f"{', '.join(tools) or 'none'}"), False
+            reply = ToolMessage(f"error: no tool named {call['name']!r} here; available: "
+                                f"{', '.join(tools) or 'none'}",
+                                tool_call_id=call["id"] or call["name"], status="error")
         else:
-            output, ok = run_tool(tool, call["args"])
-        replies.append(ToolMessage(output, tool_call_id=call["id"] or call["name"],
-                                   status="success" if ok else "error"))
+            reply = run_tool(tool, call)
+        if isinstance(reply.artifact, dict):  # a proposed edit, kept once (in ``edits``)
+            proposals.append({**reply.artifact, "stream": stream})
+            reply.artifact = None
+        replies.append(reply)
+        output, ok = str(reply.content), reply.status != "error"
         evidence.append({"kind": "tool_call", "phase": state.get("phase", ""),
                          "stream": state.get("stream", ""), "tool": call["name"], "ok": ok,
                          "args": {k: str(v)[:120] for k, v in call["args"].items()},
@@ -112,19 +101,20 @@ def _transcript(state: AgentState) -> str:
 
 
 def report(state: AgentState, runtime: Runtime[WorkflowContext], *,
-           models: ModelSource, policies: PolicyFactory) -> Steps:
+           models: ModelSource, toolbox: Toolbox) -> Steps:
     """The branch's end: the structured result of the work above (unless a step failed),
     handed to the workflow; a failure here fails the branch, not the run."""
     update: dict[str, Any] = {}
     if not state.get("error"):
-        update = yield from _summarise(state, runtime, models=models, policies=policies)
+        update = yield from _summarise(state, runtime, models=models, toolbox=toolbox)
     return finish(state, runtime, update)
 
 
 @step
 def _summarise(state: AgentState, runtime: Runtime[WorkflowContext], *,
-               models: ModelSource, policies: PolicyFactory) -> Steps:
-    role, tools = _setup(state, runtime, policies)
+               models: ModelSource, toolbox: Toolbox) -> Steps:
+    kit = toolbox.kit(state, runtime)
+    role, tools = kit.role, kit.tools
     model = models.get(context_of(runtime), role.model)
     prompt = (f"Your task was: {state['task'][:1500]}\n\nWhat happened:\n{_transcript(state)}\n\n"
               f"Report what you found or did.")

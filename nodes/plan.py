@@ -18,8 +18,6 @@ from nodes.runnable import Steps
 from nodes.workspace import context_of
 from prompts import load_prompt, roles
 
-MAX_STREAMS = 4
-
 
 def findings_of(state: WorkflowState) -> list[str]:
     out: list[str] = []
@@ -36,7 +34,7 @@ def tidy(plan: Plan, state: WorkflowState, policy: SecurityPolicy) -> Plan:
     """Unique ids, known roles, workspace files only, dependencies on earlier streams only."""
     known = roles(state["workspace"])
     streams: list[Stream] = []
-    for stream in plan.streams[:MAX_STREAMS]:
+    for stream in plan.streams:  # as many as planned: execute runs them in waves
         slug = re.sub(r"[^a-z0-9-]+", "-", stream.id.lower()).strip("-") or "stream"
         while slug in {s.id for s in streams}:
             slug += "-2"
@@ -59,7 +57,7 @@ def tidy(plan: Plan, state: WorkflowState, policy: SecurityPolicy) -> Plan:
 
 def _prompt(state: WorkflowState, context: WorkflowContext) -> str:
     return load_prompt(PLAN.prompt).render(
-        max_streams=min(MAX_STREAMS, max(1, context.max_parallel_agents * 2)),
+        max_streams=max(1, context.max_parallel_agents * 2),
         roles=", ".join(roles(state["workspace"])), scope=state.get("scope", {}),
         findings=findings_of(state), lessons=state.get("lessons") or [])
 

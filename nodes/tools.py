@@ -4,8 +4,8 @@ the agent as an error message it can act on."""
 from __future__ import annotations
 
 import re
-from typing import Any
 
+from langchain_core.messages import ToolCall, ToolMessage
 from langchain_core.tools import BaseTool, StructuredTool
 
 from localagent.security import PolicyDenied, SecurityPolicy
@@ -15,9 +15,10 @@ MAX_LIST = 200
 MAX_MATCHES = 50
 
 
-def make_tools(policy: SecurityPolicy, names: list[str], proposals: list[dict[str, Any]],
-               stream: str) -> list[BaseTool]:
-    """The tools named by the role (and allowed in this phase), bound to one policy."""
+def make_tools(policy: SecurityPolicy, names: list[str]) -> list[BaseTool]:
+    """The tools named by the role (and allowed in this phase), bound to one policy. They
+    keep no state of their own (a proposed edit is the call's artifact), so one set serves
+    every branch and turn that shares the policy."""
 
     def list_files(path: str = ".") -> str:
         """List files under a workspace directory (relative path)."""
@@ -48,15 +49,15 @@ def make_tools(policy: SecurityPolicy, names: list[str], proposals: list[dict[st
                         return "\n".join(hits) + "\n... (more matches cut)"
         return "\n".join(hits) or "no matches"
 
-    def propose_edit(path: str, content: str, reason: str = "") -> str:
+    def propose_edit(path: str, content: str, reason: str = "") -> tuple[str, dict[str, str]]:
         """Propose the full new content of a workspace file (applied after review)."""
         from localagent.security import FileChange
 
         policy.check_write([FileChange(path, content)])
         policy.check_message(content, what=f"new content of {path}")
-        proposals.append({"path": policy.workspace.relative(path), "content": content,
-                          "reason": reason, "stream": stream})
-        return f"proposed a new version of {path} ({len(content.splitlines())} lines)"
+        proposal = {"path": policy.workspace.relative(path), "content": content,
+                    "reason": reason}
+        return f"proposed a new version of {path} ({len(content.splitlines())} lines)", proposal
 
     def run_command(command: str) -> str:
         """Run an allowed command in the workspace (no shell, in the OS sandbox); returns the
@@ -64,17 +65,28 @@ def make_tools(policy: SecurityPolicy, names: list[str], proposals: list[dict[st
         result = policy.run(command)
         return f"exit code {result.exit_code}\n{result.output}"
 
-    available = {f.__name__: f for f in (list_files, read_file, search_code, propose_edit,
-                                         run_command)}
-    return [StructuredTool.from_function(available[name], handle_tool_error=True)
-            for name in names if name in available]
+    available = {f.__name__: f for f in (list_files, read_file, search_code, run_command)}
+    tools: list[BaseTool] = []
+    for name in names:
+        if name == "propose_edit":
+            tools.append(StructuredTool.from_function(
+                propose_edit, handle_tool_error=True, response_format="content_and_artifact"))
+        elif name in available:
+            tools.append(StructuredTool.from_function(available[name], handle_tool_error=True))
+    return tools
 
 
-def run_tool(tool: BaseTool, args: dict[str, Any]) -> tuple[str, bool]:
-    """A tool's output and whether it succeeded; denials and errors become messages."""
+def run_tool(tool: BaseTool, call: ToolCall) -> ToolMessage:
+    """The reply to one tool call (its artifact: a proposed edit); denials and errors become
+    error replies the agent can act on."""
+    call_id = call["id"] or call["name"]
     try:
-        return str(tool.invoke(args)), True
+        reply = tool.invoke({**call, "id": call_id, "type": "tool_call"})
     except PolicyDenied as denied:
-        return denied.tool_error(), False
+        return ToolMessage(denied.tool_error(), tool_call_id=call_id, status="error")
     except Exception as exc:  # a bad argument, a missing file: the agent can try again
-        return f"error: {type(exc).__name__}: {exc}", False
+        return ToolMessage(f"error: {type(exc).__name__}: {exc}", tool_call_id=call_id,
+                           status="error")
+    if isinstance(reply, ToolMessage):
+        return reply
+    return ToolMessage(str(reply), tool_call_id=call_id)
