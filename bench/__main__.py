@@ -16,6 +16,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("LOCALAGENT_CACHE_DIR", tempfile.mkdtemp(prefix="la-bench-"))
 
     from bench.cli_bench import ALL as CLI
+    from bench.fanout_bench import ALL as FANOUT
     from bench.local_bench import ALL as LOCAL
     from bench.overhead_bench import ALL as OVERHEAD
     from bench.providers_bench import ALL as PROVIDERS
@@ -24,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     from bench.scale_bench import ALL as SCALE
     from bench.server_bench import ALL as SERVER
 
-    ALL = {**OVERHEAD, **PROVIDERS, **CLI, **LOCAL, **SANDBOX, **SERVER, **SCALE}
+    ALL = {**OVERHEAD, **PROVIDERS, **FANOUT, **CLI, **LOCAL, **SANDBOX, **SERVER, **SCALE}
 
     wanted = [key.strip().upper() for key in args.only.split(",") if key.strip()] or list(ALL)
     rows: list[Row] = []
