@@ -4,7 +4,6 @@ turns; the role files, the policy and the tool schemas do not change within a ru
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -56,8 +55,8 @@ class Toolbox:
     def kit(self, state: AgentState, runtime: Runtime[WorkflowContext]) -> Kit:
         context = context_of(runtime)
         phase = state.get("phase", "research")
-        key = (_run_of(), state["workspace"], dataclasses.astuple(context), state["role"],
-               phase)
+        # repr: a context's fields may be lists (``phases`` from the CLI)
+        key = (_run_of(), state["workspace"], repr(context), state["role"], phase)
         with self._lock:
             kit = self._kits.get(key)
             if kit is not None:

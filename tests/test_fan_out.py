@@ -86,7 +86,7 @@ async def test_fan_out_follows_the_scope_the_plan_and_max_parallel_agents(
     thread = uuid.uuid4().hex
     _, events = await run(graph, {"request": "split the parser", "workspace": str(repo)},
                           thread, ctx(max_parallel_agents=parallel, max_iterations=0,
-                                      phases=(0, 1, 2, 4)))
+                                      phases=[0, 1, 2, 4]))  # a list, as the CLI gives
     research = [e["stream"] for e in events
                 if e["event"] == "branch_started" and e["phase"] == "research"]
     assert sorted(research) == sorted([
