@@ -13,8 +13,10 @@ from typing import Any
 
 import pytest
 import typer.main
+from typer import _click as click
 
 from localagent.cli.app import app
+from localagent.cli.lazy import COMMANDS
 from tests.cli_util import run, write_user_config
 
 SCRIPT = str(Path(sys.executable).parent / "localagent")
@@ -28,7 +30,11 @@ def commands() -> list[tuple[list[str], Any]]:
 
     def walk(command: Any, path: list[str]) -> None:
         found.append((path, command))
-        for name, sub in getattr(command, "commands", {}).items():
+        if not hasattr(command, "list_commands"):
+            return
+        ctx = click.Context(command)
+        for name in command.list_commands(ctx):  # the root's subcommands load here
+            sub = command.get_command(ctx, name)
             if not sub.hidden:
                 walk(sub, [*path, name])
 
@@ -152,6 +158,21 @@ def test_help_starts_without_the_heavy_modules() -> None:
     probe = "import sys, localagent.cli.app\nprint('rich' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           check=True).stdout.strip() == "False"
+
+
+def test_help_lists_the_subcommands_without_importing_them() -> None:
+    probe = ("import sys\nfrom localagent.cli.app import main\n"
+             "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+             "print(sorted(m for m in sys.modules if m.endswith('_cmd')))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         env={**os.environ, "COLUMNS": "200"}, check=True).stdout
+    assert out.strip().splitlines()[-1] == "[]"
+    for name, lazy in COMMANDS.items():  # each line listed is the command's own
+        assert f" {name} " in out or lazy.hidden
+        loaded = lazy.load(name)
+        own = loaded.short_help or (loaded.help or "").split("\n\n")[0]  # as typer lists it
+        assert lazy.summary == " ".join(own.split()), name
+        assert lazy.hidden == loaded.hidden, name
 
 
 def test_version_answers_before_the_command_line_library_loads() -> None:

@@ -11,20 +11,7 @@ import typer
 from typer.core import TyperGroup
 
 from localagent import __version__
-from localagent.cli import (
-    cache_cmd,
-    chat_cmd,
-    config_cmd,
-    eval_cmd,
-    health_cmd,
-    init_cmd,
-    keys_cmd,
-    models_cmd,
-    plugins_cmd,
-    providers_cmd,
-    server_cmd,
-    workflow_cmd,
-)
+from localagent.cli.lazy import COMMANDS
 from localagent.cli.options import (
     apply,
     polish_help,
@@ -45,6 +32,30 @@ class GuardedGroup(TyperGroup):
         super().__init__(**attrs)
         spread_globals(self)
         polish_help(self, HELP_NAMES)
+        self._listing = False
+
+    def list_commands(self, ctx: typer.Context) -> list[str]:  # type: ignore[override]
+        return [*COMMANDS, *(n for n in super().list_commands(ctx) if n not in COMMANDS)]
+
+    def get_command(self, ctx: typer.Context, name: str) -> Any:  # type: ignore[override]
+        """A subcommand, its module imported when it runs; the root's help lists a
+        placeholder with its one-line help instead."""
+        if name in self.commands or name not in COMMANDS:
+            return super().get_command(ctx, name)
+        if self._listing:
+            return COMMANDS[name].placeholder(name)
+        command = COMMANDS[name].load(name)
+        self.add_command(command, name)
+        spread_globals(self, [command])
+        polish_help(command, HELP_NAMES)
+        return command
+
+    def format_help(self, ctx: typer.Context, formatter: Any) -> None:  # type: ignore[override]
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
 
     def get_params(self, ctx: typer.Context) -> list[Any]:  # type: ignore[override]
         params = super().get_params(ctx)
@@ -55,9 +66,9 @@ class GuardedGroup(TyperGroup):
     def resolve_command(self, ctx: typer.Context, args: list[str]) -> Any:  # type: ignore[override]
         """``localagent "fix the tests"`` is ``localagent workflow run "fix the tests"``
         (and ``localagent - < task.md`` reads the request from stdin)."""
-        if args and args[0] not in self.commands and (
+        if args and args[0] not in self.list_commands(ctx) and (
                 args[0] == "-" or not args[0].startswith("-")):
-            return "workflow", self.commands["workflow"], ["run", *args]
+            return "workflow", self.get_command(ctx, "workflow"), ["run", *args]
         return super().resolve_command(ctx, args)
 
     def invoke(self, ctx: typer.Context) -> object:  # type: ignore[override]
@@ -91,21 +102,7 @@ app = typer.Typer(name="localagent", no_args_is_help=True, pretty_exceptions_ena
                   help="Local-first agent workflow runner. Start with: localagent \"fix the "
                   "failing test\" (runs the workflow on the working directory).",
                   context_settings={"help_option_names": HELP_NAMES})
-app.add_typer(workflow_cmd.app, name="workflow")
-app.add_typer(eval_cmd.app, name="eval")
-app.command("chat")(chat_cmd.chat)
-app.add_typer(providers_cmd.app, name="providers")
-app.add_typer(models_cmd.app, name="models")
-app.add_typer(cache_cmd.app, name="cache")
-app.command("health")(health_cmd.health)
-app.command("doctor", hidden=True)(health_cmd.health)
-app.add_typer(plugins_cmd.app, name="plugins")
-app.add_typer(config_cmd.app, name="config")
-app.add_typer(keys_cmd.app, name="keys")
-app.command("init")(init_cmd.init)
-app.add_typer(server_cmd.app, name="server")
-app.command("serve", help="Start the API server (= localagent server start).")(
-    server_cmd.start)
+# The subcommands: ``localagent.cli.lazy.COMMANDS``, imported when they run.
 
 
 

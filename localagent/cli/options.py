@@ -88,10 +88,13 @@ def walk(command: Any) -> Iterator[Any]:
         yield from walk(sub)
 
 
-def spread_globals(root: Any) -> None:
-    """Give every subcommand a copy of the root's global options."""
+def spread_globals(root: Any, commands: list[Any] | None = None) -> None:
+    """Give every subcommand (or those of ``commands`` and theirs) a copy of the root's
+    global options."""
     originals = [p for p in root.params if p.name in GLOBAL]
-    for command in walk(root):
+    below = walk(root) if commands is None else (
+        c for top in commands for c in (top, *walk(top)))
+    for command in below:
         taken = {opt for p in command.params for opt in (*p.opts, *p.secondary_opts)}
         for param in originals:
             clash = taken & {*param.opts, *param.secondary_opts}
