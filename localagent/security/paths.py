@@ -123,10 +123,13 @@ class Workspace:
             dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
             for name in sorted(filenames):
                 full = Path(directory) / name
-                try:
-                    rel = self.relative(full)
-                except PolicyDenied:
-                    continue  # a symlink out of the workspace
+                if os.path.islink(full):
+                    try:
+                        rel = self.relative(full)
+                    except PolicyDenied:
+                        continue  # a symlink out of the workspace
+                else:  # a real directory (the walk follows no links) and no link: real
+                    rel = full.relative_to(self.root).as_posix()
                 if not matches(rel, self.deny_read):
                     yield rel
 
