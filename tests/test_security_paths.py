@@ -252,6 +252,13 @@ def test_iter_files_skips_vcs_dependencies_denied_and_symlinks_out(space, outsid
     assert list(space.iter_files("sub")) == ["sub/b.txt", "sub/deep/c.py"]
 
 
+def test_iter_files_lists_a_link_inside_by_its_target_and_enters_no_linked_directory(space):
+    root = space.root
+    (root / "z-link.txt").symlink_to(root / "sub" / "b.txt")
+    (root / "dir-link").symlink_to(root / "sub", target_is_directory=True)
+    assert list(space.iter_files()) == ["a.txt", "sub/b.txt", "sub/b.txt"]
+
+
 def test_iter_files_cannot_start_outside(space):
     assert denied(lambda: list(space.iter_files(".."))).kind == "path_escape"
 

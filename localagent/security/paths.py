@@ -70,12 +70,15 @@ class Workspace:
         return resolved
 
     def relative(self, path: str | Path) -> str:
-        resolved = self.resolve(path)
+        return self._inside(self.resolve(path))
+
+    def _inside(self, resolved: Path) -> str:
+        """The workspace-relative form of a path ``resolve`` returned (no second lookup)."""
         return "." if resolved == self.root else resolved.relative_to(self.root).as_posix()
 
     def check_read(self, path: str | Path) -> Path:
         resolved = self.resolve(path)
-        rel = self.relative(resolved)
+        rel = self._inside(resolved)
         pattern = matches(rel, self.deny_read)
         if pattern:
             raise PolicyDenied("read_denied", f"{rel!r} matches security.deny_read {pattern!r}",
@@ -84,7 +87,7 @@ class Workspace:
 
     def check_write(self, path: str | Path) -> Path:
         resolved = self.resolve(path)
-        rel = self.relative(resolved)
+        rel = self._inside(resolved)
         if rel == ".":
             raise PolicyDenied("protected_path", "cannot write the workspace root itself",
                                target=rel)
@@ -100,7 +103,7 @@ class Workspace:
     def read_text(self, path: str | Path, *, max_bytes: int) -> str:
         """A text file's content; longer than ``max_bytes`` it is cut with a note saying so."""
         resolved = self.check_read(path)
-        rel = self.relative(resolved)
+        rel = self._inside(resolved)
         if not resolved.is_file():
             raise PolicyDenied("not_found", f"{rel!r} is not a file", target=rel)
         fd = os.open(resolved, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
@@ -118,20 +121,37 @@ class Workspace:
     def iter_files(self, start: str | Path = ".") -> Iterator[str]:
         """Workspace-relative paths of files under ``start``, without following symlinked
         directories and skipping VCS, dependency and cache directories."""
-        base = self.resolve(start)
-        for directory, dirnames, filenames in os.walk(base):
-            dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
-            for name in sorted(filenames):
-                full = Path(directory) / name
-                if os.path.islink(full):
-                    try:
-                        rel = self.relative(full)
-                    except PolicyDenied:
-                        continue  # a symlink out of the workspace
-                else:  # a real directory (the walk follows no links) and no link: real
-                    rel = full.relative_to(self.root).as_posix()
-                if not matches(rel, self.deny_read):
-                    yield rel
+        for full, linked in _walk(self.resolve(start)):
+            if linked:
+                try:
+                    rel = self.relative(full)
+                except PolicyDenied:
+                    continue  # a symlink out of the workspace
+            else:  # under the walk's real directories and no link itself: a real path
+                rel = self._inside(full)
+            if not matches(rel, self.deny_read):
+                yield rel
+
+
+def _walk(directory: Path) -> Iterator[tuple[Path, bool]]:
+    """Files under ``directory`` (and whether each is a symlink), a directory's files
+    first, then its subdirectories, each in name order; symlinked directories and
+    ``SKIP_DIRS`` are not entered. The directory entries say what is a link: no lookup a
+    file."""
+    try:
+        with os.scandir(directory) as entries:
+            ordered = sorted(entries, key=lambda e: e.name)
+    except OSError:  # unreadable, or not a directory: nothing listed (as os.walk)
+        return
+    subdirectories = []
+    for entry in ordered:
+        if entry.is_dir(follow_symlinks=False):
+            if entry.name not in SKIP_DIRS:
+                subdirectories.append(entry)
+        elif not entry.is_dir():  # a file, a link to one, or a broken link (as os.walk)
+            yield directory / entry.name, entry.is_symlink()
+    for entry in subdirectories:
+        yield from _walk(directory / entry.name)
 
 
 def _through_symlink(candidate: Path, root: Path) -> bool:
