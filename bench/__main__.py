@@ -21,9 +21,10 @@ def main(argv: list[str] | None = None) -> int:
     from bench.providers_bench import ALL as PROVIDERS
     from bench.providers_bench import Row
     from bench.sandbox_bench import ALL as SANDBOX
+    from bench.scale_bench import ALL as SCALE
     from bench.server_bench import ALL as SERVER
 
-    ALL = {**OVERHEAD, **PROVIDERS, **CLI, **LOCAL, **SANDBOX, **SERVER}
+    ALL = {**OVERHEAD, **PROVIDERS, **CLI, **LOCAL, **SANDBOX, **SERVER, **SCALE}
 
     wanted = [key.strip().upper() for key in args.only.split(",") if key.strip()] or list(ALL)
     rows: list[Row] = []

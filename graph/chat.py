@@ -1,6 +1,5 @@
-"""The chat graph: one node answers the conversation so far. ``graph`` (no checkpointer) is
-what langgraph.json serves; ``build_chat`` compiles it with a checkpointer or an injected model.
-"""
+"""The chat graph: one node answers the conversation so far. ``build_chat`` compiles it with
+a checkpointer and an injected model or model factory; ``graph.served`` serves it."""
 
 from __future__ import annotations
 
@@ -13,8 +12,9 @@ from langchain_core.messages import SystemMessage
 from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.runtime import Runtime
 
-from graph.context import settings
-from nodes.models import ModelSource, render
+from graph.configured import Configured
+from graph.context import ModelFactory
+from nodes.model_calls import ModelSource, render
 
 SYSTEM_PROMPT = "phases/chat"
 
@@ -36,14 +36,14 @@ async def respond(state: MessagesState, runtime: Runtime[ChatContext], *,
     return {"messages": [answer]}
 
 
-def build_chat(*, model: BaseChatModel | None = None, checkpointer: Any = None) -> Any:
-    """The compiled chat graph; with ``model``, it answers instead of the providers."""
+def build_chat(*, model: BaseChatModel | None = None, models: ModelFactory | None = None,
+               checkpointer: Any = None) -> Any:
+    """The compiled chat graph. ``model`` answers, else one ``models`` builds; left out, the
+    user's configured providers (read when first needed)."""
+    source = ModelSource.fixed(model) if model is not None else ModelSource(
+        models or Configured().model)
     builder = StateGraph(MessagesState, context_schema=ChatContext)
-    builder.add_node("chat", partial(respond, models=ModelSource(model)))
+    builder.add_node("chat", partial(respond, models=source))
     builder.add_edge(START, "chat")
     builder.add_edge("chat", END)
     return builder.compile(checkpointer=checkpointer, name="chat")
-
-
-settings()  # langgraph dev / Studio: read the configuration now, not on the event loop
-graph = build_chat()

@@ -1,39 +1,38 @@
 """WorkflowContext: per-run settings (``context_schema``). Its defaults are the config model's
 defaults, so Studio shows them; the user's configured values are applied at the edges (the
 CLI, the module langgraph.json serves) with ``from_settings`` and ``with_configured_defaults``.
-"""
+What is not a per-run value (the provider configuration and keys, the security settings)
+comes through the model and policy factories injected when a graph is built. A contract: no
+I/O, no configuration file is read here."""
 
 from __future__ import annotations
 
 import dataclasses
 import typing
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+from graph.phases import Phase
 from localagent.config.sections import WorkflowSettings
 
 if TYPE_CHECKING:
-    from localagent.config.schema import Settings
+    from langchain_core.language_models import BaseChatModel
+
+    from localagent.security import SecurityPolicy
 
 
-_loaded: list[Settings] = []
+class ModelFactory(Protocol):
+    """Builds the chat model for a provider spec, chain or chain name (None: the default);
+    injected when a graph is built (``graph.configured`` makes one from a configuration)."""
+
+    def __call__(self, spec: str | None) -> BaseChatModel: ...
 
 
-def settings() -> Settings:
-    """The configuration, loaded once per process (or the one given to ``use_settings``)."""
-    if not _loaded:
-        from localagent.config.loader import load_settings
-        from providers.registry import disable
+class PolicyFactory(Protocol):
+    """The security policy for a run's workspace, with its approvals and extra commands;
+    injected when a graph is built."""
 
-        _loaded.append(load_settings())
-        disable(_loaded[0].plugins.disabled)
-    return _loaded[0]
-
-
-def use_settings(config: Settings | None) -> None:
-    """Fix the configuration runs use (the CLI passes the one it loaded with its flags);
-    ``None`` forgets it, so the next ``settings()`` loads it again."""
-    _loaded[:] = [config] if config is not None else []
+    def __call__(self, workspace: str, context: WorkflowContext) -> SecurityPolicy: ...
 
 
 def _as_field(value: Any) -> Any:
@@ -46,18 +45,23 @@ def _default(name: str) -> Any:
 
 @dataclass
 class WorkflowContext:
-    """What a run may vary: provider chain, approvals, limits, phases, extra commands."""
+    """What a run may vary: provider chain, approvals, limits, phases, checks, extra
+    commands."""
 
     provider: str | None = None
     auto_approve: bool = _default("auto_approve")
     max_parallel_agents: int = _default("max_parallel_agents")
     max_iterations: int = _default("max_iterations")
     agent_step_limit: int = _default("agent_step_limit")
+    max_audit_loops: int = _default("max_audit_loops")
+    context_token_budget: int = _default("context_token_budget")
     phases: tuple[int, ...] = _default("phases")
+    checks: tuple[str, ...] = _default("checks")
     allow_commands: tuple[str, ...] = ()
 
-    def runs(self, phase: int) -> bool:
-        return phase in self.phases
+    def runs(self, phase: Phase) -> bool:
+        """Whether this run goes through ``phase`` (a step of a phase goes with it)."""
+        return not phase.can_disable or phase.number in self.phases
 
     @classmethod
     def from_settings(cls, workflow: WorkflowSettings, **overrides: Any) -> WorkflowContext:

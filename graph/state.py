@@ -5,6 +5,8 @@ from __future__ import annotations
 import operator
 from typing import Annotated, Any, Literal
 
+from langchain_core.messages import AnyMessage
+from langgraph.graph.message import add_messages
 from pydantic import BaseModel, Field
 
 # Studio builds its input/output forms with pydantic, which needs typing_extensions' TypedDict
@@ -114,6 +116,118 @@ def record_applied(current: dict[str, Any] | None, update: dict[str, Any] | None
     return {"status": update.get("status", "none"), "paths": paths, "sets": sets}
 
 
+# The shapes the state holds: the phase answers above as dicts (``marked`` adds
+# ``degenerate`` when the answer looks worthless), and what the nodes compute.
+
+
+class ScopeState(TypedDict, total=False):
+    summary: str
+    goals: list[str]
+    out_of_scope: list[str]
+    acceptance_checks: list[str]
+    project_type: str
+    degenerate: str
+
+
+class StreamState(TypedDict):
+    id: str
+    role: str
+    focus: str
+    files: list[str]
+    acceptance_checks: list[str]
+    depends_on: list[str]
+
+
+class PlanState(TypedDict, total=False):
+    summary: str
+    streams: list[StreamState]
+    degenerate: str
+
+
+class EditState(TypedDict, total=False):
+    path: str
+    content: str
+    reason: str
+    stream: str
+
+
+class BranchResult(TypedDict, total=False):
+    """One agent branch's ``AgentResult``: a research finding or an execute proposal."""
+
+    stream: str
+    role: str
+    phase: Literal["research", "execute"]
+    status: Literal["ok", "failed"]
+    summary: str
+    findings: list[str]
+    edits: list[EditState]
+    evidence: list[dict[str, Any]]
+    error: str | None
+    degenerate: str | None
+
+
+class ChangedFile(TypedDict):
+    path: str
+    content: str
+    diff: str
+    streams: list[str]
+
+
+class ChangeSet(TypedDict, total=False):
+    """The merged proposals: the files to write, the clashes left out, the whole diff."""
+
+    files: list[ChangedFile]
+    conflicts: list[str]
+    diff: str
+
+
+class Applied(TypedDict, total=False):
+    """What was written: the latest attempt's status, every path, every change set."""
+
+    status: str
+    paths: list[str]
+    sets: list[dict[str, Any]]
+    id: str
+    backup: str
+    error: str
+
+
+class CheckResult(TypedDict, total=False):
+    command: str
+    exit_code: int | None
+    timed_out: bool
+    declined: bool
+    output_tail: str
+
+
+class Validation(TypedDict, total=False):
+    passed: bool
+    skipped: bool
+    checks: list[CheckResult]
+    validation_loops: int
+
+
+class AuditState(TypedDict, total=False):
+    passed: bool
+    findings: list[str]
+    lessons: list[str]
+    replan: bool
+    degenerate: str
+
+
+class DocsState(TypedDict, total=False):
+    changelog_entry: str
+    doc_notes: list[str]
+    degenerate: str
+
+
+class ReadinessState(TypedDict, total=False):
+    ready: bool
+    summary: str
+    risks: list[str]
+    degenerate: str
+
+
 class WorkflowInput(TypedDict):
     """What a run starts from: the request in plain words and the codebase's directory."""
 
@@ -125,23 +239,23 @@ class WorkflowState(TypedDict, total=False):
     request: str
     workspace: str
     status: str
-    scope: dict[str, Any]
+    scope: ScopeState
     scope_feedback: str
-    research_input: str
-    research: Annotated[list[dict[str, Any]], merge_list]
-    plan: dict[str, Any]
+    validation_failure: str
+    research: Annotated[list[BranchResult], merge_list]
+    plan: PlanState
     lessons: list[str]
-    contexts: dict[str, str]
+    stream_contexts: dict[str, str]
     done_streams: Annotated[list[str], merge_list]
-    proposals: Annotated[list[dict[str, Any]], merge_list]
-    changes: dict[str, Any]
-    applied: Annotated[dict[str, Any], record_applied]
-    validation: dict[str, Any]
-    iteration: int
-    audit: dict[str, Any]
+    execute_results: Annotated[list[BranchResult], merge_list]
+    changes: ChangeSet
+    applied: Annotated[Applied, record_applied]
+    validation: Validation
+    validation_loops: int
+    audit: AuditState
     audit_loops: int
-    docs: dict[str, Any]
-    readiness: dict[str, Any]
+    docs: DocsState
+    readiness: ReadinessState
     report_path: str
     error: str
     evidence: Annotated[list[dict[str, Any]], operator.add]
@@ -159,11 +273,11 @@ class AgentInput(TypedDict, total=False):
 
 class AgentOutput(TypedDict, total=False):
     """What a branch hands back: its result under the workflow's key for its phase
-    (``research``, or ``proposals`` and ``done_streams``) and its evidence."""
+    (``research``, or ``execute_results`` and ``done_streams``) and its evidence."""
 
-    result: dict[str, Any]
-    research: Annotated[list[dict[str, Any]], merge_list]
-    proposals: Annotated[list[dict[str, Any]], merge_list]
+    result: BranchResult
+    research: Annotated[list[BranchResult], merge_list]
+    execute_results: Annotated[list[BranchResult], merge_list]
     done_streams: Annotated[list[str], merge_list]
     evidence: Annotated[list[dict[str, Any]], operator.add]
 
@@ -171,9 +285,9 @@ class AgentOutput(TypedDict, total=False):
 class AgentState(AgentInput, AgentOutput, total=False):
     """The agent subgraph: one role, one task, a tool loop, a structured result."""
 
-    messages: Annotated[list[Any], operator.add]
+    messages: Annotated[list[AnyMessage], add_messages]
     steps: int
     step_limit: int
     seconds: float
     error: str
-    edits: Annotated[list[dict[str, Any]], operator.add]
+    edits: Annotated[list[EditState], operator.add]

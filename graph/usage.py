@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-BRANCH_PHASES = ("research", "execute")
-PHASE_ORDER = ("scope", "research", "plan", "context", "execute", "integrate", "apply",
-               "validate", "audit", "document", "readiness")
+from graph.phases import EXECUTE, RESEARCH, phase_names
+
+BRANCH_PHASES = (RESEARCH.name, EXECUTE.name)
 
 
 def _wall_seconds(branches: list[dict[str, Any]]) -> float:
@@ -35,7 +35,8 @@ def phase_seconds(evidence: list[dict[str, Any]]) -> dict[str, float]:
         branches = [e for e in evidence if e.get("kind") == "branch" and e["phase"] == name]
         if branches:
             seconds[name] = _wall_seconds(branches)
-    ordered = sorted(seconds, key=lambda n: PHASE_ORDER.index(n) if n in PHASE_ORDER else 99)
+    order = phase_names()
+    ordered = sorted(seconds, key=lambda n: order.index(n) if n in order else 99)
     return {name: round(seconds[name], 3) for name in ordered}
 
 

@@ -149,8 +149,10 @@ async def latest_threads(saver: BaseCheckpointSaver[Any], *, graph: str | None =
                          limit: int = 50) -> list[dict[str, Any]]:
     """The newest checkpoint of each thread, newest thread first; ``graph`` filters on the
     ``graph`` metadata the CLI puts on every run."""
-    seen: dict[str, dict[str, Any]] = {}
     query = {"graph": graph} if graph else None
+    if type(saver).__name__ == "AsyncPostgresSaver":
+        return await _latest_postgres(saver, query, limit)
+    seen: dict[str, dict[str, Any]] = {}
     async for item in saver.alist(None, filter=query):
         thread = item.config["configurable"]["thread_id"]
         if thread not in seen:
@@ -159,3 +161,25 @@ async def latest_threads(saver: BaseCheckpointSaver[Any], *, graph: str | None =
             if len(seen) >= limit:
                 break
     return sorted(seen.values(), key=lambda t: t["ts"], reverse=True)
+
+
+# The newest checkpoint of each thread, from the checkpoints table alone: the saver's alist
+# would read every checkpoint of every thread with its blobs to find them.
+LATEST_SQL = """
+SELECT thread_id, checkpoint_id, checkpoint ->> 'ts' AS ts, metadata FROM (
+    SELECT DISTINCT ON (thread_id) thread_id, checkpoint_id, checkpoint, metadata
+    FROM checkpoints WHERE checkpoint_ns = '' AND metadata @> %s::jsonb
+    ORDER BY thread_id, checkpoint_id DESC) AS latest
+ORDER BY checkpoint ->> 'ts' DESC LIMIT %s
+"""
+
+
+async def _latest_postgres(saver: Any, query: dict[str, Any] | None, limit: int
+                           ) -> list[dict[str, Any]]:
+    import json
+
+    async with saver.conn.connection() as conn:
+        cursor = await conn.execute(LATEST_SQL, (json.dumps(query or {}), limit))
+        rows = await cursor.fetchall()
+    return [{"thread_id": row["thread_id"], "checkpoint_id": row["checkpoint_id"],
+             "ts": row["ts"], "metadata": dict(row["metadata"] or {})} for row in rows]

@@ -7,13 +7,13 @@ from typing import Any, Literal
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from langgraph.runtime import Runtime
 
-from graph.context import WorkflowContext
+from graph.context import PolicyFactory, WorkflowContext
 from graph.state import AgentFinding, AgentResult, AgentState
 from nodes.branches import finish, start, step, time_left
-from nodes.models import Ask, Chat, ModelSource
+from nodes.model_calls import Ask, Chat, ModelSource
 from nodes.runnable import Steps
 from nodes.tools import READ_ONLY, make_tools, run_tool
-from nodes.workspace import context_of, policy_for
+from nodes.workspace import context_of
 from prompts import Prompt, load_role
 
 PHASE_TOOLS = {"research": READ_ONLY, "execute": (*READ_ONLY, "propose_edit", "run_command")}
@@ -27,17 +27,18 @@ def _tool_names(state: AgentState) -> list[str]:
     return [name for name in role.tools if name in allowed]
 
 
-def _setup(state: AgentState, runtime: Runtime[WorkflowContext]) -> tuple[Prompt, list[Any]]:
+def _setup(state: AgentState, runtime: Runtime[WorkflowContext], policies: PolicyFactory
+           ) -> tuple[Prompt, list[Any]]:
     """The role and its tools."""
     role = load_role(state["role"], state["workspace"])
-    policy = policy_for(state["workspace"], runtime)
+    policy = policies(state["workspace"], context_of(runtime))
     return role, make_tools(policy, _tool_names(state), [], state.get("stream", ""))
 
 
 @step
 def think(state: AgentState, runtime: Runtime[WorkflowContext], *,
-          models: ModelSource) -> Steps:
-    role, tools = _setup(state, runtime)
+          models: ModelSource, policies: PolicyFactory) -> Steps:
+    role, tools = _setup(state, runtime, policies)
     messages = list(state.get("messages") or [])
     new: list[Any] = []
     opening: dict[str, Any] = {}
@@ -73,12 +74,13 @@ def after_act(state: AgentState) -> Literal["think", "report"]:
 
 
 @step
-def act(state: AgentState, runtime: Runtime[WorkflowContext]) -> dict[str, Any]:
+def act(state: AgentState, runtime: Runtime[WorkflowContext], *,
+        policies: PolicyFactory) -> dict[str, Any]:
     """Run every tool call of the last message through the policy, in order."""
     last = state["messages"][-1]
     assert isinstance(last, AIMessage)
     proposals: list[dict[str, Any]] = []
-    policy = policy_for(state["workspace"], runtime)
+    policy = policies(state["workspace"], context_of(runtime))
     tools = {t.name: t for t in make_tools(policy, _tool_names(state), proposals,
                                            state.get("stream", ""))}
     replies: list[ToolMessage] = []
@@ -110,19 +112,19 @@ def _transcript(state: AgentState) -> str:
 
 
 def report(state: AgentState, runtime: Runtime[WorkflowContext], *,
-           models: ModelSource) -> Steps:
+           models: ModelSource, policies: PolicyFactory) -> Steps:
     """The branch's end: the structured result of the work above (unless a step failed),
     handed to the workflow; a failure here fails the branch, not the run."""
     update: dict[str, Any] = {}
     if not state.get("error"):
-        update = yield from _summarise(state, runtime, models=models)
+        update = yield from _summarise(state, runtime, models=models, policies=policies)
     return finish(state, runtime, update)
 
 
 @step
 def _summarise(state: AgentState, runtime: Runtime[WorkflowContext], *,
-               models: ModelSource) -> Steps:
-    role, tools = _setup(state, runtime)
+               models: ModelSource, policies: PolicyFactory) -> Steps:
+    role, tools = _setup(state, runtime, policies)
     model = models.get(context_of(runtime), role.model)
     prompt = (f"Your task was: {state['task'][:1500]}\n\nWhat happened:\n{_transcript(state)}\n\n"
               f"Report what you found or did.")

@@ -21,7 +21,7 @@ from nodes.runnable import Steps, steps_of
 from nodes.workspace import context_of
 
 BRANCH_SECONDS = 900.0
-RESULT_KEYS = {"research": "research", "execute": "proposals"}
+RESULT_KEYS = {"research": "research", "execute": "execute_results"}
 
 
 def start(state: AgentState, runtime: Runtime[WorkflowContext]) -> dict[str, Any]:

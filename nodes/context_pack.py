@@ -6,12 +6,13 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from graph.context import WorkflowContext, settings
+from graph.context import PolicyFactory, WorkflowContext
+from graph.phases import CONTEXT
 from graph.state import WorkflowState
 from localagent.security import PolicyDenied
 from nodes.plan import findings_of
 from nodes.progress import phase
-from nodes.workspace import context_of, policy_for
+from nodes.workspace import context_of
 from providers.tokens import CHARS_PER_TOKEN, text_tokens
 
 
@@ -32,12 +33,12 @@ def package(files: list[tuple[str, str]], findings: list[str], budget: int) -> s
     return "\n\n".join(parts)
 
 
-@phase("context", 3)
-def build(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> dict[str, Any]:
-    if not context_of(runtime).runs(3):
-        return {"contexts": {}}
-    policy = policy_for(state["workspace"], runtime)
-    budget = settings().workflow.context_token_budget
+@phase(CONTEXT, skipped=lambda state: {"stream_contexts": {}})
+def pack_contexts(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
+          policies: PolicyFactory) -> dict[str, Any]:
+    context = context_of(runtime)
+    policy = policies(state["workspace"], context)
+    budget = context.context_token_budget
     findings = findings_of(state)
     contexts: dict[str, str] = {}
     for stream in state["plan"]["streams"]:
@@ -48,4 +49,4 @@ def build(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> dict[str, 
             except PolicyDenied as denied:
                 files.append((path, f"({denied.tool_error()})"))
         contexts[stream["id"]] = package(files, findings, budget)
-    return {"contexts": contexts}
+    return {"stream_contexts": contexts}

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
 
-from graph.context import WorkflowContext
+from graph.context import PolicyFactory, WorkflowContext
+from graph.phases import APPLY, INTEGRATE
 from graph.state import WorkflowState
 from localagent.security import ChangeSetFailed, FileChange, PolicyDenied
 from nodes.decisions import parse_decision
 from nodes.merge import merge_versions, unified
 from nodes.progress import phase
-from nodes.workspace import context_of, policy_for
+from nodes.workspace import context_of
 
 
 def _original(target: Path) -> str | None:
@@ -28,13 +29,17 @@ def _original(target: Path) -> str | None:
         return None
 
 
-@phase("integrate", 5)
-def merge(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> dict[str, Any]:
-    if not context_of(runtime).runs(5):  # proposals stay in the report, nothing is applied
-        return {"changes": {"files": [], "conflicts": [], "diff": ""}}
-    policy = policy_for(state["workspace"], runtime)
+def _unmerged(state: WorkflowState) -> dict[str, Any]:
+    """Proposals stay in the report, nothing is applied."""
+    return {"changes": {"files": [], "conflicts": [], "diff": ""}}
+
+
+@phase(INTEGRATE, skipped=_unmerged)
+def merge(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
+          policies: PolicyFactory) -> dict[str, Any]:
+    policy = policies(state["workspace"], context_of(runtime))
     by_path: dict[str, list[tuple[str, str]]] = {}
-    for result in state.get("proposals") or []:
+    for result in state.get("execute_results") or []:
         latest: dict[str, str] = {}
         for edit in result["edits"]:  # a stream's last edit of a file wins
             latest[edit["path"]] = edit["content"]
@@ -59,7 +64,8 @@ def merge(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> dict[str, 
                         "diff": "".join(f["diff"] for f in files)}}
 
 
-def approve(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> Command[Any]:
+def approve(state: WorkflowState, runtime: Runtime[WorkflowContext]
+            ) -> Command[Literal["apply", "validate", "plan", "finish"]]:
     """Interrupt with the diff unless auto-approve; feedback re-plans, a no skips applying."""
     changes = state.get("changes") or {}
     if not changes.get("files"):
@@ -80,9 +86,10 @@ def approve(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> Command[
     return Command(goto="apply")
 
 
-@phase("apply", 5)
-def apply(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> dict[str, Any]:
-    policy = policy_for(state["workspace"], runtime)
+@phase(APPLY)
+def apply(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
+          policies: PolicyFactory) -> dict[str, Any]:
+    policy = policies(state["workspace"], context_of(runtime))
     changes = [FileChange(f["path"], f["content"]) for f in state["changes"]["files"]]
     try:
         done = policy.apply(changes, approved=True)

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from langgraph.runtime import Runtime
 
-from graph.context import WorkflowContext
+from graph.context import PolicyFactory, WorkflowContext
+from graph.phases import PLAN
 from graph.state import Override, Plan, Stream, WorkflowState
-from localagent.security import PolicyDenied
+from localagent.security import PolicyDenied, SecurityPolicy
 from nodes.answers import marked
-from nodes.models import Ask, ModelSource
+from nodes.model_calls import Ask, ModelSource
 from nodes.progress import phase
 from nodes.runnable import Steps
-from nodes.workspace import context_of, policy_for
+from nodes.workspace import context_of
 from prompts import load_prompt, roles
 
 MAX_STREAMS = 4
@@ -30,10 +32,9 @@ def findings_of(state: WorkflowState) -> list[str]:
     return out
 
 
-def tidy(plan: Plan, state: WorkflowState, runtime: Runtime[WorkflowContext]) -> Plan:
+def tidy(plan: Plan, state: WorkflowState, policy: SecurityPolicy) -> Plan:
     """Unique ids, known roles, workspace files only, dependencies on earlier streams only."""
     known = roles(state["workspace"])
-    policy = policy_for(state["workspace"], runtime)
     streams: list[Stream] = []
     for stream in plan.streams[:MAX_STREAMS]:
         slug = re.sub(r"[^a-z0-9-]+", "-", stream.id.lower()).strip("-") or "stream"
@@ -57,20 +58,26 @@ def tidy(plan: Plan, state: WorkflowState, runtime: Runtime[WorkflowContext]) ->
 
 
 def _prompt(state: WorkflowState, context: WorkflowContext) -> str:
-    return load_prompt("phases/plan").render(
+    return load_prompt(PLAN.prompt).render(
         max_streams=min(MAX_STREAMS, max(1, context.max_parallel_agents * 2)),
         roles=", ".join(roles(state["workspace"])), scope=state.get("scope", {}),
         findings=findings_of(state), lessons=state.get("lessons") or [])
 
 
-@phase("plan", 2)
+def _fresh() -> dict[str, Any]:
+    """A new plan's streams start undone, without proposals."""
+    return {"done_streams": Override([]), "execute_results": Override([])}
+
+
+def _unplanned(state: WorkflowState) -> dict[str, Any]:
+    return {"plan": Plan().model_dump(), **_fresh()}
+
+
+@phase(PLAN, skipped=_unplanned)
 def make_plan(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
-              models: ModelSource) -> Steps:
+              models: ModelSource, policies: PolicyFactory) -> Steps:
     context = context_of(runtime)
-    reset = {"done_streams": Override([]), "proposals": Override([])}
-    if not context.runs(2):
-        return {"plan": Plan().model_dump(), **reset}
     plan, evidence = yield Ask(models.get(context), Plan, _prompt(state, context),
                                phase="plan")
-    return {"plan": marked(tidy(plan, state, runtime), evidence), "evidence": [evidence],
-            **reset}
+    tidied = tidy(plan, state, policies(state["workspace"], context))
+    return {"plan": marked(tidied, evidence), "evidence": [evidence], **_fresh()}

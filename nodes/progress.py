@@ -12,24 +12,27 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command
 
 from graph.events import emit
+from graph.phases import Phase
 from nodes.runnable import Steps, steps_of
 
 Node = Callable[..., Any]
 
 
-def phase(name: str, number: int) -> Callable[[Node], Callable[..., Steps]]:
-    """Wrap a node (plain or yielding model requests; see ``nodes.runnable``): phase
-    started/finished events, a timing entry in the evidence, the report written on failure,
-    and a ``phase_skipped`` event when the run leaves the phase out (the node then returns
-    its defaults)."""
+def phase(registered: Phase, *, skipped: Callable[[Any], Any] | None = None
+          ) -> Callable[[Node], Callable[..., Steps]]:
+    """Wrap the node of a registered phase (plain or yielding model requests; see
+    ``nodes.runnable``): phase started/finished events, a timing entry in the evidence, the
+    report written on failure; when the run leaves the phase out, a ``phase_skipped`` event
+    and ``skipped(state)`` (nothing by default) instead of the node."""
+    name = registered.name
 
     def wrap(node: Node) -> Callable[..., Steps]:
         @functools.wraps(node)
         def run(state: dict[str, Any], runtime: Runtime[Any], **kwargs: Any) -> Steps:
             context = runtime.context
-            if context is not None and not context.runs(number):
+            if context is not None and not context.runs(registered):
                 emit(runtime, "phase_skipped", phase=name)
-                return (yield from steps_of(node(state, runtime, **kwargs)))
+                return skipped(state) if skipped is not None else {}
             emit(runtime, "phase_started", phase=name)
             started = time.monotonic()
             try:

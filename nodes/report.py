@@ -44,11 +44,11 @@ def _branches(state: WorkflowState, evidence: list[dict[str, Any]]) -> list[dict
     return [{**{k: r.get(k) for k in ("phase", "stream", "role", "status", "summary", "error",
                                        "degenerate")},
              "seconds": seconds.get((r.get("phase"), r.get("stream")))}
-            for r in [*(state.get("research") or []), *(state.get("proposals") or [])]]
+            for r in [*(state.get("research") or []), *(state.get("execute_results") or [])]]
 
 
-def build(state: WorkflowState, status: str, error: str | None,
-          thread: str | None = None) -> dict[str, Any]:
+def compose_report(state: WorkflowState, status: str, error: str | None,
+                   thread: str | None = None) -> dict[str, Any]:
     evidence = list(state.get("evidence") or [])
     failing = status == "done" and checks_failing(state)
     notice = tiny_model_notice(evidence)
@@ -63,7 +63,7 @@ def build(state: WorkflowState, status: str, error: str | None,
         "changes": {"files": [f["path"] for f in (state.get("changes") or {}).get("files", [])],
                     "conflicts": (state.get("changes") or {}).get("conflicts", [])},
         "applied": state.get("applied"), "validation": state.get("validation"),
-        "iterations": state.get("iteration", 0), "audit": state.get("audit"),
+        "iterations": state.get("validation_loops", 0), "audit": state.get("audit"),
         "docs": state.get("docs"), "readiness": state.get("readiness"),
         "degenerate": [{k: e.get(k) for k in ("phase", "stream", "provider", "degenerate")}
                        for e in evidence if e.get("degenerate")],
@@ -77,7 +77,7 @@ def write_report(state: WorkflowState, *, status: str, error: str | None = None,
     workspace = state.get("workspace")
     if not workspace or not Path(workspace).is_dir():
         return None
-    report = build(state, status, error, thread)
+    report = compose_report(state, status, error, thread)
     root = Path(os.path.realpath(workspace))
     folder = root / RUNS_DIR / run_folder_name(report["thread_id"])
     # within the workspace: a .localagent symlinked elsewhere fails instead of writing there

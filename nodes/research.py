@@ -9,6 +9,7 @@ from langgraph.types import Send
 
 from graph.context import WorkflowContext
 from graph.events import emit
+from graph.phases import RESEARCH
 from graph.state import Override, WorkflowState
 from nodes.workspace import context_of
 from prompts import load_prompt
@@ -25,21 +26,21 @@ RESEARCHER = "codebase-research-analyst"
 
 def start(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> dict[str, Any]:
     """Clear earlier research (a validation loop starts over with the failure as input)."""
-    emit(runtime, "phase_started" if context_of(runtime).runs(1) else "phase_skipped",
-         phase="research")
+    emit(runtime, "phase_started" if context_of(runtime).runs(RESEARCH) else "phase_skipped",
+         phase=RESEARCH.name)
     return {"research": Override([])}
 
 
 def fan_out(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> list[Send] | str:
     context = context_of(runtime)
-    if not context.runs(1):
+    if not context.runs(RESEARCH):
         return "plan"
-    failure = state.get("research_input")
+    failure = state.get("validation_failure")
     if failure:
         areas = {"failure": "why validation failed:\n" + failure}
     else:
         areas = dict(list(AREAS.items())[:max(1, context.max_parallel_agents)])
-    prompt = load_prompt("phases/research")
+    prompt = load_prompt(RESEARCH.prompt)
     return [Send("research_agent", {
         "phase": "research", "stream": name, "role": RESEARCHER,
         "workspace": state["workspace"],

@@ -5,26 +5,27 @@ Without a sandbox, the user approves each check that runs project code before an
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
 
-from graph.context import WorkflowContext, settings
+from graph.context import PolicyFactory, WorkflowContext
+from graph.phases import VALIDATE
 from graph.state import WorkflowState
 from localagent.security import PolicyDenied, SecurityPolicy
 from localagent.security.interpreter import python_name
 from nodes.decisions import parse_decision
 from nodes.progress import phase
-from nodes.workspace import context_of, policy_for
+from nodes.workspace import context_of
 
 OUTPUT_TAIL = 2000
 
 
-def detect_checks(root: Path) -> list[str]:
-    """Configured checks, else the test command the project's files point to."""
-    configured = settings().workflow.checks
+def detect_checks(root: Path, configured: Sequence[str] = ()) -> list[str]:
+    """The configured checks, else the test command the project's files point to."""
     if configured:
         return list(configured)
     checks: list[str] = []
@@ -64,14 +65,17 @@ def approvals(policy: SecurityPolicy, checks: list[str]) -> dict[str, bool]:
     return answers
 
 
-@phase("validate", 6)
-def run_checks(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> Command[Any]:
+def _unvalidated(state: WorkflowState) -> Command[Literal["audit"]]:
+    return Command(goto="audit", update={"validation": {"passed": True, "skipped": True,
+                                                        "checks": []}})
+
+
+@phase(VALIDATE, skipped=_unvalidated)
+def run_checks(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
+               policies: PolicyFactory) -> Command[Literal["audit", "research"]]:
     context = context_of(runtime)
-    if not context.runs(6):
-        return Command(goto="audit", update={"validation": {"passed": True, "skipped": True,
-                                                            "checks": []}})
-    policy = policy_for(state["workspace"], runtime)
-    checks = detect_checks(policy.workspace.root)
+    policy = policies(state["workspace"], context)
+    checks = detect_checks(policy.workspace.root, context.checks)
     answers = approvals(policy, checks)
     results: list[dict[str, Any]] = []
     for command in checks:
@@ -89,16 +93,16 @@ def run_checks(state: WorkflowState, runtime: Runtime[WorkflowContext]) -> Comma
                             "output_tail": denied.tool_error()})
     passed = all(r["exit_code"] == 0 for r in results)
     validation = {"passed": passed, "checks": results,
-                  "iteration": state.get("iteration", 0)}
+                  "iteration": state.get("validation_loops", 0)}
     evidence = [{"kind": "command", "phase": "validate", "command": r["command"],
                  "exit_code": r["exit_code"], "output_tail": r["output_tail"][-300:]}
                 for r in results]
     update: dict[str, Any] = {"validation": validation, "evidence": evidence}
-    iteration = state.get("iteration", 0)
+    iteration = state.get("validation_loops", 0)
     declined = any(r.get("declined") for r in results)  # another loop would ask again
     if passed or declined or iteration >= context.max_iterations:
         return Command(goto="audit", update=update)
     failure = "\n\n".join(f"$ {r['command']} (exit {r['exit_code']})\n{r['output_tail']}"
                           for r in results if r["exit_code"] != 0)
-    return Command(goto="research", update={**update, "iteration": iteration + 1,
-                                            "research_input": failure})
+    return Command(goto="research", update={**update, "validation_loops": iteration + 1,
+                                            "validation_failure": failure})

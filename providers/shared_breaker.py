@@ -5,6 +5,11 @@ The same state machine as ``CircuitBreaker``, run atomically in one Lua script o
 clock (processes' own clocks never meet). The half-open trial is a lease held by one
 process: if that process dies mid-trial, the lease runs out and another caller gets it.
 While Redis cannot be reached, the inherited per-process breaker answers.
+
+A success in the closed state is not sent on its own: it rides along with this process's
+next script call, so a healthy call costs one round trip (``allow``), not two. A trial's
+success and every failure are sent at once. Successes kept back while another process
+opened the breaker are dropped: a call that started before the outage says nothing of now.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ local threshold, minimum = tonumber(ARGV[3]), tonumber(ARGV[4])
 local window, base, maxopen = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local growth, lease = tonumber(ARGV[8]), tonumber(ARGV[9])
 local tripped, retry_after, answered = ARGV[10] == '1', tonumber(ARGV[11]), ARGV[12] == '1'
+local successes = tonumber(ARGV[13])
 local ttl = math.ceil(2 * (maxopen + window))
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
@@ -46,10 +52,12 @@ local function open_it(times)
   redis.call('EXPIRE', h, ttl)
 end
 local function close_it() redis.call('DEL', h, ev, fl) end
-local function push(failed)
-  local member = tostring(redis.call('HINCRBY', h, 'seq', 1))
-  redis.call('ZADD', ev, now, member)
-  if failed then redis.call('ZADD', fl, now, member) end
+local function push(failed, count)
+  local last = redis.call('HINCRBY', h, 'seq', count)
+  for seq = last - count + 1, last do
+    redis.call('ZADD', ev, now, seq)
+    if failed then redis.call('ZADD', fl, now, seq) end
+  end
   local horizon = '(' .. f(now - window)
   redis.call('ZREMRANGEBYSCORE', ev, '-inf', horizon)
   redis.call('ZREMRANGEBYSCORE', fl, '-inf', horizon)
@@ -57,6 +65,7 @@ local function push(failed)
   redis.call('EXPIRE', ev, ttl)
   redis.call('EXPIRE', fl, ttl)
 end
+if successes > 0 and state == 'closed' then push(false, successes) end
 if op == 'allow' then
   if state == 'closed' then return 1 end
   if state == 'open' then
@@ -67,9 +76,9 @@ if op == 'allow' then
   end
   if trial_until > now then return 0 end
   redis.call('HSET', h, 'trial_until', f(now + lease), 'trial_owner', owner)
-  return 1
+  return 2
 elseif op == 'success' then
-  if state ~= 'closed' then close_it() else push(false) end
+  if state ~= 'closed' then close_it() else push(false, 1) end
 elseif op == 'failure' then
   if state == 'half_open' then
     open_it(reopens + 1)
@@ -78,7 +87,7 @@ elseif op == 'failure' then
       redis.call('HSET', h, 'open_for', f(math.max(open_for, bounded(retry_after))))
     end
   else
-    push(true)
+    push(true, 1)
     if tripped or (redis.call('ZCARD', fl) >= threshold
                    and redis.call('ZCARD', ev) >= minimum) then
       open_it(reopens)
@@ -109,6 +118,8 @@ class SharedCircuitBreaker(CircuitBreaker):
                       store.key("breaker", name, "failures")]
         # this process: a trial lease taken here may be released only from here
         self._owner = f"{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._successes = 0  # closed-state successes not sent yet
+        self._trial = False  # this process holds the half-open trial
         p = self.policy
         self._policy_args = [p.failure_threshold, p.minimum_requests, p.window_seconds,
                              p.open_seconds, p.max_open_seconds, p.growth,
@@ -116,10 +127,12 @@ class SharedCircuitBreaker(CircuitBreaker):
 
     def _call(self, op: str, *, tripped: bool = False, retry_after: float | None = None,
               answered: bool = False) -> Any:
+        with self._lock:
+            successes, self._successes = self._successes, 0
         script = self.store.script(BREAKER_LUA)
         return script(keys=self._keys, args=[
             op, self._owner, *self._policy_args, int(tripped),
-            -1 if retry_after is None else retry_after, int(answered)])
+            -1 if retry_after is None else retry_after, int(answered), successes])
 
     def _peek(self) -> tuple[CircuitState, float, float, int, float, int, int] | None:
         def remote() -> Any:
@@ -164,14 +177,25 @@ class SharedCircuitBreaker(CircuitBreaker):
 
     # -- the protocol ----------------------------------------------------------------------
     def allow(self) -> bool:
-        return bool(self.store.run(lambda: self._call("allow"), super().allow))
+        verdict = self.store.run(lambda: int(self._call("allow")),
+                                 lambda: int(super(SharedCircuitBreaker, self).allow()))
+        if verdict == 2:
+            self._trial = True
+        return verdict > 0
 
     def record_success(self) -> None:
-        self.store.run(lambda: self._call("success"), super().record_success)
+        if self._trial or not self.store.available:
+            self._trial = False
+            self.store.run(lambda: self._call("success"), super().record_success)
+            return
+        with self._lock:
+            self._successes += 1
 
     def record_failure(self, kind: ErrorKind = ErrorKind.UNKNOWN,
                        retry_after: float | None = None) -> None:
         tripped = self.trips(kind, retry_after)
+
+        self._trial = False
 
         def remote() -> Any:
             return self._call("failure", tripped=tripped, retry_after=retry_after)
@@ -180,6 +204,12 @@ class SharedCircuitBreaker(CircuitBreaker):
             kind, retry_after))
 
     def release(self, *, provider_answered: bool = False) -> None:
+        if not self._trial:  # only a trial's release changes the shared state
+            if not self.store.available:
+                super().release(provider_answered=provider_answered)
+            return
+        self._trial = False
+
         def remote() -> Any:
             return self._call("release", answered=provider_answered)
 
@@ -190,3 +220,4 @@ class SharedCircuitBreaker(CircuitBreaker):
         """Close it for every process (and here)."""
         super().reset()
         self.store.run(lambda: self._call("reset"), lambda: None)
+

@@ -18,7 +18,6 @@ def _isolated(tmp_path, monkeypatch) -> Iterator[None]:
     import keyring
     from keyring.backends import fail
 
-    from graph.context import use_settings
     from localagent.redact import REGISTRY
 
     monkeypatch.setenv("LOCALAGENT_CACHE_DIR", str(tmp_path / "cache"))
@@ -37,7 +36,6 @@ def _isolated(tmp_path, monkeypatch) -> Iterator[None]:
     reset_breakers()
     reset_limiters()
     clear_clients()
-    use_settings(None)  # loaded again, from this test's isolated dirs
     yield
     keyring.set_keyring(previous_keyring)
     reset_breakers()

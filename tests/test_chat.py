@@ -109,13 +109,13 @@ async def test_messages_mode_streams_the_answer_token_by_token() -> None:
 
 
 def test_the_served_graph_has_no_checkpointer_and_is_in_langgraph_json() -> None:
-    from graph import chat
+    from graph import served
 
-    assert chat.graph.checkpointer is None
-    assert chat.graph.context_schema is ChatContext
-    assert list(chat.graph.nodes) == ["__start__", "chat"]
-    served = json.loads((ROOT / "langgraph.json").read_text())["graphs"]
-    assert served["chat"] == "./graph/chat.py:graph"
+    assert served.chat.checkpointer is None
+    assert served.chat.context_schema is ChatContext
+    assert list(served.chat.nodes) == ["__start__", "chat"]
+    graphs = json.loads((ROOT / "langgraph.json").read_text())["graphs"]
+    assert graphs["chat"] == "./graph/served.py:chat"
 
 
 def test_the_system_prompt_ships_with_the_package() -> None:

@@ -97,7 +97,7 @@ async def test_degenerate_answers_are_marked_in_state_display_and_report(
     state, report, err = await _drive(graph, repo, capsys)
     assert state["readiness"]["degenerate"] == "repeats 'buy milk' 3 times"
     assert state["docs"]["degenerate"].startswith("repeats the instructions")
-    assert state["proposals"][0]["degenerate"].startswith("repeats the instructions")
+    assert state["execute_results"][0]["degenerate"].startswith("repeats the instructions")
     assert state["scope"].get("degenerate") is None  # the scope was a real answer
     flagged = {(e["phase"], e.get("stream")) for e in state["evidence"] if e.get("degenerate")}
     assert {("readiness", ""), ("document", ""), ("execute", "fix-add")} <= flagged

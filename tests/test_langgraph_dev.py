@@ -55,18 +55,26 @@ def _config_at(home: Path) -> str:
     config = json.loads((ROOT / "langgraph.json").read_text())
     config["graphs"] = {name: str(ROOT / spec) for name, spec in config["graphs"].items()}
     config["dependencies"] = [str(ROOT / dep) for dep in config["dependencies"]]
+    if "http" in config:  # the server's app, mounted beside the graphs
+        config["http"]["app"] = str(ROOT / config["http"]["app"])
     return json.dumps(config)
 
 
 @pytest.fixture
 def server(tmp_path: Path, httpserver: HTTPServer) -> Iterator[str]:
     scripted_provider(httpserver, model())
+    yield from langgraph_dev(tmp_path, {"LOCALAGENT_WORKFLOW__AGENT_STEP_LIMIT": "5"})
+
+
+def langgraph_dev(tmp_path: Path, extra_env: dict[str, str] | None = None) -> Iterator[str]:
+    """``langgraph dev`` on a free port with the project's langgraph.json (absolute paths),
+    its state kept out of the repository; yields its URL, stops it, prints its log's tail."""
     port, log = _free_port(), tmp_path / "langgraph-dev.log"
     home = tmp_path / "server"  # its .langgraph_api state stays out of the repository
     home.mkdir()
     (home / "langgraph.json").write_text(_config_at(home))
     env = {**os.environ, "LANGGRAPH_CLI_NO_ANALYTICS": "1", "LANGSMITH_TRACING": "false",
-           "LOCALAGENT_WORKFLOW__AGENT_STEP_LIMIT": "5"}  # a configured value
+           **(extra_env or {})}
     langgraph = Path(sys.executable).parent / "langgraph"
     with log.open("wb") as out:
         proc = subprocess.Popen(

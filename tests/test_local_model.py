@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 
 from graph.agent import build_agent
 from graph.context import WorkflowContext
-from nodes.models import ModelSource
+from nodes.model_calls import ModelSource
 from providers.factory import get_chat_model
 from providers.local_chat import LocalChatModel
 from providers.local_files import assemble_default
@@ -131,7 +131,7 @@ def test_llama_cpp_native_logs_show_only_when_debugging(gguf: str, level: str) -
 
 async def test_agent_subgraph_tool_round_trip(local: LocalChatModel, tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("The secret word is banana.\n")
-    agent = build_agent(ModelSource(local))
+    agent = build_agent(ModelSource.fixed(local))
     out = await agent.ainvoke(
         {"phase": "research", "stream": "notes", "role": "codebase-research-analyst",
          "workspace": str(tmp_path), "task": "Find the secret word in notes.txt."},

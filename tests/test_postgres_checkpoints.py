@@ -93,6 +93,7 @@ def test_run_list_show_status_resume_on_postgres(
     assert check["status"] == "ok" and "PostgreSQL" in check["detail"]
 
 
+@pytest.mark.slow
 def test_eight_runs_at_once_on_one_database(
         tmp_path: Path, threaded_server: HTTPServer, postgres_url: str) -> None:
     configure(threaded_server, model(), postgres_url)
@@ -115,6 +116,7 @@ def test_eight_runs_at_once_on_one_database(
         threads, "done")
 
 
+@pytest.mark.slow
 def test_kill_9_mid_run_then_resume_repeats_no_finished_node(
         tmp_path: Path, threaded_server: HTTPServer, postgres_url: str) -> None:
     scripted = PhaseModel(
@@ -164,3 +166,66 @@ def test_kill_9_mid_run_then_resume_repeats_no_finished_node(
     assert after["turn:Your area"] == 0 and after["turn:stream a"] == 0
     assert after["turn:stream b"] == 2  # b was cut off in its first turn, so it runs again
     assert (ws / "a.txt").read_text() == "A\n" and (ws / "b.txt").read_text() == "B\n"
+
+
+def test_chat_history_lives_in_postgres(httpserver: HTTPServer, postgres_url: str) -> None:
+    from tests.test_cli_chat import chat, conversation, echo, requests, thread_of
+
+    httpserver.expect_request("/v1/chat/completions").respond_with_handler(echo)
+    write_user_config({
+        "system": {"default_provider": "openai-compatible:some-model",
+                   "checkpoint_url": postgres_url},
+        "providers": {"openai-compatible": {"base_url": httpserver.url_for("/v1"),
+                                            "timeout": 30}}})
+    code, _, err = chat(input="my name is Ada\n")
+    assert code == 0, err
+    first = thread_of(err)
+    code, out, err = chat("-c", input="what is my name?\n")
+    assert code == 0, err
+    assert out == "echo: what is my name?\n"
+    assert f"continuing thread {first} (2 messages)" in err
+    assert conversation(requests(httpserver)[-1]) == [
+        ("user", "my name is Ada"), ("assistant", "echo: my name is Ada"),
+        ("user", "what is my name?")]
+    assert not (Path(os.environ["LOCALAGENT_DATA_DIR"]) / "checkpoints.sqlite").exists()
+
+
+def test_health_fails_on_a_database_that_does_not_answer(refused_url: str) -> None:
+    from localagent.cli.health_cmd import check_checkpoints
+    from localagent.config.schema import Settings
+
+    url = refused_url.replace("http://", "postgresql://la:s3cretpw@") + "/x"
+    check = check_checkpoints(Settings(system={"checkpoint_url": url}))
+    assert check.status == "fail" and "s3cretpw" not in check.detail
+    assert "la:***@127.0.0.1" in check.detail and "checkpoint_url" in check.hint
+
+
+async def test_latest_threads_lists_the_newest_checkpoint_of_each_thread(
+        postgres_url: str) -> None:
+    from langgraph.graph import END, START, StateGraph
+    from typing_extensions import TypedDict
+
+    from localagent.checkpoints import latest_threads, open_saver
+    from localagent.config.schema import Settings
+
+    class Count(TypedDict):
+        n: int
+
+    builder = StateGraph(Count)
+    builder.add_node("inc", lambda state: {"n": state["n"] + 1})
+    builder.add_edge(START, "inc")
+    builder.add_edge("inc", END)
+    async with open_saver(Settings(system={"checkpoint_url": postgres_url})) as saver:
+        graph = builder.compile(checkpointer=saver)
+        for thread, kind in [("lt-a", "g"), ("lt-b", "g"), ("lt-other", "h"), ("lt-c", "g")]:
+            config: Any = {"configurable": {"thread_id": thread}, "metadata": {"graph": kind}}
+            await graph.ainvoke({"n": 0}, config)
+        await graph.ainvoke({"n": 5}, {"configurable": {"thread_id": "lt-a"},
+                                       "metadata": {"graph": "g"}})  # a is the newest now
+        latest = await latest_threads(saver, graph="g", limit=2)
+        assert [t["thread_id"] for t in latest] == ["lt-a", "lt-c"]
+        newest = await saver.aget_tuple({"configurable": {"thread_id": "lt-a"}})
+        assert newest is not None and latest[0]["checkpoint_id"] == newest.checkpoint["id"]
+        assert latest[0]["metadata"]["graph"] == "g" and latest[0]["ts"] == newest.checkpoint["ts"]
+        assert {t["thread_id"] for t in await latest_threads(saver)} >= {
+            "lt-a", "lt-b", "lt-c", "lt-other"}

@@ -5,6 +5,7 @@ speaking the OpenAI wire protocol and answering from the workflow's phase script
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,9 +20,10 @@ from localagent.audit import AuditLog
 from localagent.cli.app import app as cli_app
 from tests.graph_fakes import Gate, PhaseModel, scripted_provider
 from tests.runs_server import make_app, serving
+from tests.services import postgres_url
 from tests.test_workflow import BUGGY, FIXED, model, repo
 
-__all__ = ["repo"]  # the fixture, shared with test_workflow
+__all__ = ["postgres_url", "repo"]  # fixtures
 
 
 @pytest.fixture
@@ -262,3 +264,27 @@ def test_a_thread_outside_the_roots_is_out_of_reach(repo: Path, scripted: PhaseM
     assert (repo / "calc.py").read_text() == BUGGY
     status = runner.invoke(cli_app, ["--format", "json", "workflow", "status", "elsewhere"])
     assert json.loads(status.stdout)["status"] == "waiting"
+
+
+def test_runs_on_a_postgres_checkpoint_database(repo: Path, httpserver: HTTPServer,
+                                                postgres_url: str) -> None:
+    from tests.cli_util import write_user_config
+
+    scripted = model()
+    scripted_provider(httpserver, scripted)
+    write_user_config({"system": {"default_provider": "openai-compatible:scripted",
+                                  "checkpoint_url": postgres_url},
+                       "providers": {"openai-compatible": {
+                           "base_url": httpserver.url_for("/v1"), "timeout": 30}}})
+    with serving(make_app([repo.parent])) as url, httpx.Client(base_url=url,
+                                                               timeout=60) as api:
+        run = start(api, repo, thread_id="on-pg")
+        first = events(api, run)
+        assert first[-1]["interrupt"]["type"] == "confirm_scope"
+        api.post(f"/v1/runs/{run}/resume", json={"answer": True})
+        assert events(api, run, after=int(first[-1]["_id"]))[-1]["interrupt"][
+            "type"] == "approve_changes"
+    listing = CliRunner().invoke(cli_app, ["--format", "json", "workflow", "list"])
+    assert [(r["thread"], r["status"]) for r in json.loads(listing.stdout)] == [
+        ("on-pg", "waiting")]
+    assert not (Path(os.environ["LOCALAGENT_DATA_DIR"]) / "checkpoints.sqlite").exists()

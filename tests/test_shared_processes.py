@@ -28,6 +28,7 @@ from tests.services import REDIS_URL, redis_prefix
 from tests.wire import OPENAI
 
 __all__ = ["redis_prefix"]
+pytestmark = pytest.mark.slow  # many processes
 ROOT = Path(__file__).resolve().parent.parent
 Handler = Callable[[Request], Response]
 

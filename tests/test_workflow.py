@@ -141,9 +141,9 @@ async def test_validation_failure_loops_back_and_stops_at_max_iterations(repo: P
     await run(graph, {"request": "fix add", "workspace": str(repo)}, thread,
               ctx(max_iterations=2, max_parallel_agents=1))
     state = graph.get_state({"configurable": {"thread_id": thread}}).values
-    assert state["iteration"] == 2
+    assert state["validation_loops"] == 2
     assert state["validation"]["passed"] is False
-    assert "assert 6 == 5" in state["research_input"]
+    assert "assert 6 == 5" in state["validation_failure"]
     assert scripted.log.count("Plan") == 3          # first plan + two loops
     assert scripted.log.count("turn:why validation failed") == 2
     assert state["status"] == "done"
@@ -165,7 +165,7 @@ async def test_a_failing_branch_is_isolated(repo: Path) -> None:
     thread = uuid.uuid4().hex
     await run(graph, {"request": "fix add", "workspace": str(repo)}, thread, ctx())
     state = graph.get_state({"configurable": {"thread_id": thread}}).values
-    results = {r["stream"]: r for r in state["proposals"]}
+    results = {r["stream"]: r for r in state["execute_results"]}
     assert results["docs"]["status"] == "failed"
     assert "provider exploded" in results["docs"]["error"]
     assert results["fix-add"]["status"] == "ok"

@@ -66,7 +66,7 @@ async def test_the_agent_subgraph_is_a_node_studio_draws_and_streams(repo: Path)
             inner.extend((namespace[0].split(":")[0], name) for name in chunk)
     assert ("execute_agent", "act") in inner and ("research_agent", "think") in inner
     state = graph.get_state(config).values
-    assert state["proposals"][0]["edits"][0]["path"] == "calc.py"
+    assert state["execute_results"][0]["edits"][0]["path"] == "calc.py"
     assert [b["stream"] for b in state["research"]] == ["codebase", "tests"]
 
 
@@ -98,7 +98,7 @@ async def test_a_branch_out_of_time_fails_alone(repo: Path, monkeypatch: pytest.
     else:
         await run(graph, payload, thread, context)
     state = graph.get_state(config).values
-    results = {r["stream"]: r for r in state["proposals"]}
+    results = {r["stream"]: r for r in state["execute_results"]}
     assert results["slow"]["status"] == "failed"
     assert results["slow"]["error"].startswith("timed out")
     assert results["fix-add"]["status"] == "ok"
@@ -110,8 +110,8 @@ def _slowed(step: Any, seconds: float) -> Any:
     """An agent step that pauses first (a slow tool)."""
     inner = step.__wrapped__
 
-    def slow(state: Any, runtime: Any) -> Any:
+    def slow(state: Any, runtime: Any, **factories: Any) -> Any:
         time.sleep(seconds)
-        return inner(state, runtime)
+        return inner(state, runtime, **factories)
 
     return slow

@@ -12,6 +12,7 @@ from pytest_httpserver import HTTPServer
 from typer.testing import CliRunner
 
 from graph.context import WorkflowContext, with_configured_defaults
+from graph.phases import CONTEXT
 from graph.workflow import build_workflow
 from localagent.cli.app import app
 from localagent.config.sections import WorkflowSettings
@@ -46,7 +47,7 @@ def test_studio_sees_every_default_and_configured_values_replace_them() -> None:
     # from the dict it is given)
     context = configured(auto_approve=True)
     assert isinstance(context, WorkflowContext) and context.max_parallel_agents == 5
-    assert not context.runs(3) and context.auto_approve
+    assert not context.runs(CONTEXT) and context.auto_approve
 
 
 def test_the_cli_runs_with_the_configured_values(repo: Path, httpserver: HTTPServer,
@@ -60,3 +61,15 @@ def test_the_cli_runs_with_the_configured_values(repo: Path, httpserver: HTTPSer
     assert doc["phases"]["validate"]["status"] == "skipped"
     assert doc["phases"]["audit"]["status"] == "skipped"
     assert doc["applied"] == ["calc.py"] and doc["checks_passed"] is None
+
+
+def test_studio_sees_the_shapes_of_the_state() -> None:
+    """Typed state: the output schema describes what a phase stores, not ``object``."""
+    schema = build_workflow().get_output_jsonschema()
+    shapes = schema["$defs"]
+    assert schema["properties"]["scope"] == {"$ref": "#/$defs/ScopeState"}
+    assert set(shapes["PlanState"]["properties"]) >= {"summary", "streams"}
+    assert shapes["StreamState"]["required"] == ["id", "role", "focus", "files",
+                                                 "acceptance_checks", "depends_on"]
+    checks = shapes["Validation"]["properties"]["checks"]
+    assert checks["items"] == {"$ref": "#/$defs/CheckResult"}

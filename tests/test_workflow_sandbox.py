@@ -85,7 +85,9 @@ def repo(tmp_path: Path) -> Path:
 
 
 def configure(sandbox: str) -> None:
-    write_user_config({"security": {"sandbox": sandbox}, "workflow": {"checks": CHECKS}})
+    """The security settings come from the user's configuration (the graph is built without
+    a policy factory); the checks are the run's (its context)."""
+    write_user_config({"security": {"sandbox": sandbox}})
 
 
 def outputs(graph: Any, thread: str, repo: Path) -> str:
@@ -102,7 +104,7 @@ async def test_malicious_project_code_is_contained(repo: Path, outside: Path) ->
     graph = build_workflow(model=scripted(outside, marker), checkpointer=InMemorySaver())
     thread = uuid.uuid4().hex
     interrupts, _ = await run(graph, {"request": "add tests", "workspace": str(repo)}, thread,
-                              ctx(max_iterations=0))
+                              ctx(max_iterations=0, checks=CHECKS))
     assert interrupts == []
     state = graph.get_state({"configurable": {"thread_id": thread}}).values
     assert state["status"] == "done"
@@ -137,7 +139,8 @@ async def test_without_a_sandbox_project_code_waits_for_approval(repo: Path,
     marker = f"/tmp/localagent-pwned-{uuid.uuid4().hex}"
     graph = build_workflow(model=scripted(outside, marker), checkpointer=InMemorySaver())
     thread = uuid.uuid4().hex
-    context = ctx(max_iterations=0)  # auto-approve does not cover unsandboxed project code
+    # auto-approve does not cover unsandboxed project code
+    context = ctx(max_iterations=0, checks=CHECKS)
     interrupts, _ = await run(graph, {"request": "add tests", "workspace": str(repo)}, thread,
                               context)
     assert [i.value["type"] for i in interrupts] == ["approve_command"]
@@ -168,12 +171,10 @@ async def test_without_a_sandbox_project_code_waits_for_approval(repo: Path,
 async def test_an_approved_unsandboxed_check_runs(repo: Path, outside: Path) -> None:
     configure("off")
     (repo / "test_ok.py").write_text("def test_ok():\n    pass\n")
-    write_user_config({"security": {"sandbox": "off"},
-                       "workflow": {"checks": ["python -m pytest -q"]}})
     graph = build_workflow(model=model(structured={"Plan": [{"summary": "", "streams": []}]}),
                            checkpointer=InMemorySaver())
     thread = uuid.uuid4().hex
-    context = ctx(max_iterations=0)
+    context = ctx(max_iterations=0, checks=("python -m pytest -q",))
     interrupts, _ = await run(graph, {"request": "check", "workspace": str(repo)}, thread,
                               context)
     assert interrupts[0].value["type"] == "approve_command"

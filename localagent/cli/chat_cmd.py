@@ -116,10 +116,11 @@ class ChatSession:
     async def open(self, thread: str | None, resume: bool) -> int:
         """Open the database and pick the thread; the number of messages it already has."""
         from graph.chat import build_chat
+        from graph.configured import Configured
         from localagent.checkpoints import latest_threads, open_saver
 
         saver = await self._stack.enter_async_context(open_saver(self.settings))
-        self._graph = build_chat(checkpointer=saver)
+        self._graph = build_chat(models=Configured(self.settings).model, checkpointer=saver)
         if resume:
             latest = await latest_threads(saver, graph="chat", limit=1)
             if not latest:
@@ -293,7 +294,6 @@ def chat(ctx: typer.Context,
     Reads lines from stdin until EOF when it is not a terminal (exit 4 if a turn failed)."""
     import asyncio
 
-    from graph.context import use_settings
     from providers.errors import ProviderError
 
     if thread and resume:
@@ -305,7 +305,6 @@ def chat(ctx: typer.Context,
         check_spec(provider or settings.system.default_provider, settings)
     except ProviderError as exc:
         fail(str(exc))
-    use_settings(settings)  # the graph's nodes use this configuration, flags included
     session = ChatSession(settings, provider)
     tty = sys.stdin.isatty()
     with asyncio.Runner() as runner:

@@ -66,7 +66,6 @@ def run(ctx: typer.Context,
                                     "only the attempts without a result"),
         ) -> None:
     """Run every task in a fresh copy, headless and auto-approved; score its hidden check."""
-    from graph.context import use_settings
     from localagent.cli.workflow_cmd import _spec
     from localagent.eval import results
     from localagent.eval.suite import SuiteError, load_suite, select
@@ -77,7 +76,6 @@ def run(ctx: typer.Context,
         fail("--baseline-only needs --baseline direct")
     app_state = state(ctx)
     settings = app_state.load().settings
-    use_settings(settings)
     try:
         name, found = load_suite(suite)
     except SuiteError as exc:

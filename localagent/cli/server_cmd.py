@@ -40,11 +40,9 @@ def start(ctx: typer.Context,
     Ctrl-C or SIGTERM; streams in flight get server.shutdown_grace seconds to finish."""
     import uvicorn
 
-    from graph.context import use_settings
     from localagent.server.app import create_app
 
     settings = state(ctx).load().settings
-    use_settings(settings)
     server = settings.server
     host = host or server.host
     port = port or server.port

@@ -46,10 +46,7 @@ async def find(settings: Settings, thread: str | None) -> tuple[str, Any, dict[s
 
 
 def _load(ctx: typer.Context, thread: str | None) -> tuple[str, Any, dict[str, Any]]:
-    from graph.context import use_settings
-
     settings = state(ctx).load().settings
-    use_settings(settings)
     return run_async(find(settings, thread))
 
 
@@ -66,13 +63,11 @@ def list_threads(ctx: typer.Context,
     from localagent.cli.output import table
 
     async def collect() -> list[dict[str, Any]]:
-        from graph.context import use_settings
         from localagent.checkpoints import open_saver
         from localagent.workflow.driver import thread_status
         from localagent.workflow.threads import latest
 
         settings = state(ctx).load().settings
-        use_settings(settings)
         async with open_saver(settings) as saver:
             return [{"thread": item["thread_id"], "status": thread_status(snapshot),
                      "request": str(item["metadata"].get("request", ""))[:60],
@@ -103,7 +98,7 @@ def show(ctx: typer.Context, thread: str = THREAD,
                  for s in (values.get("plan") or {}).get("streams", [])],
         "branches": [{k: r.get(k) for k in ("phase", "stream", "status", "error")}
                      for r in [*(values.get("research") or []),
-                               *(values.get("proposals") or [])]],
+                               *(values.get("execute_results") or [])]],
         "changes": [f["path"] for f in (values.get("changes") or {}).get("files", [])],
         "applied": values.get("applied"), "validation": _checks(values.get("validation")),
         "audit": values.get("audit"), "readiness": values.get("readiness"),

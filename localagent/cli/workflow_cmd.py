@@ -22,22 +22,21 @@ app = typer.Typer(help="Run the phase workflow on a codebase, resume it, inspect
 
 
 def _settings(ctx: typer.Context) -> Settings:
-    from graph.context import use_settings
-
-    settings = state(ctx).load().settings
-    use_settings(settings)  # the graph's nodes read the same configuration
-    return settings
+    return state(ctx).load().settings
 
 
 def _phases(text: str | None) -> list[int] | None:
+    from graph.phases import numbering, unknown_numbers
+
     if text is None:
         return None
     try:
         phases = sorted({int(p) for p in text.replace(" ", "").split(",") if p})
     except ValueError:
-        fail(f"--phases: {text!r} is not a comma-separated list of numbers 0..9")
-    if not phases or any(p < 0 or p > 9 for p in phases):
-        fail(f"--phases: {text!r} must list phases between 0 (scope) and 9 (readiness)")
+        fail(f"--phases: {text!r} is not a comma-separated list of numbers {numbering()}")
+    if not phases or unknown_numbers(phases):
+        first, _, last = numbering(named=True).partition(" .. ")
+        fail(f"--phases: {text!r} must list phases between {first} and {last}")
     return phases
 
 

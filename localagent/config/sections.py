@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from graph.phases import numbering, phase_numbers, unknown_numbers
 from providers.policy import DEFAULT_DEADLINE_SECONDS
 
 MERGED_LISTS: frozenset[tuple[str, ...]] = frozenset({
@@ -101,17 +102,17 @@ class WorkflowSettings(Section):
     max_audit_loops: int = Field(1, ge=0, le=5, description="audit -> plan loops")
     agent_step_limit: int = Field(8, ge=1, le=100, description="tool calls per agent branch")
     context_token_budget: int = Field(6000, ge=256, description="tokens per stream's context")
-    phases: list[int] = Field(default_factory=lambda: list(range(10)),
-                              description="phases to run, 0 (scope) .. 9 (readiness)")
+    phases: list[int] = Field(default_factory=phase_numbers,
+                              description=f"phases to run, {numbering(named=True)}")
     checks: list[str] = Field(default_factory=list,
                               description="validation commands; empty: detect from project")
 
     @field_validator("phases")
     @classmethod
     def _phases(cls, value: list[int]) -> list[int]:
-        bad = [p for p in value if not 0 <= p <= 9]
+        bad = unknown_numbers(value)
         if bad:
-            raise ValueError(f"phases are numbered 0..9, got {bad}")
+            raise ValueError(f"phases are numbered {numbering()}, got {bad}")
         return sorted(set(value))
 
 

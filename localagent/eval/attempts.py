@@ -9,9 +9,12 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from localagent.eval.suite import IGNORED, Task
+
+if TYPE_CHECKING:
+    from graph.configured import Configured
 
 
 @dataclass
@@ -44,15 +47,17 @@ def _stopped_in(phases: dict[str, dict[str, Any]], values: dict[str, Any]) -> st
 
 
 async def workflow_attempt(task: Task, workspace: Path, thread: str, saver: Any,
-                           model: Any, context: Any) -> Attempt:
+                           model: Any, configured: Configured, context: Any) -> Attempt:
     """Run (or resume) the workflow on ``workspace`` under ``thread`` within the task's
-    time limit."""
+    time limit; ``model`` (None: the configured providers) and ``configured``'s security
+    settings."""
     from graph.workflow import build_workflow
     from localagent.workflow.driver import drive, thread_status
     from localagent.workflow.progress import Tracker, View
     from localagent.workflow.threads import CONTEXT_KEY, context_metadata
 
-    graph = build_workflow(model=model, checkpointer=saver)
+    graph = build_workflow(model=model, models=configured.model, policies=configured.policy,
+                           checkpointer=saver)
     config: dict[str, Any] = {
         "configurable": {"thread_id": thread},
         "metadata": {"graph": "workflow", "eval": True, "request": task.request[:200],

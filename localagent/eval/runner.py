@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from graph.configured import Configured
 from localagent.eval import results
 from localagent.eval.attempts import Attempt, direct_attempt, workflow_attempt
 from localagent.eval.scoring import CheckResult, run_command, score
@@ -82,6 +83,7 @@ class Runner:
         self.settings, self.provider, self.parallel = settings, provider, parallel
         self.model = model
         self.context = context
+        self.configured = Configured(settings)  # None: the user's, read when first needed
         self.progress = progress or (lambda key, info: None)
         self._save_lock = asyncio.Lock()
         self._pristine_locks: dict[str, asyncio.Lock] = {}
@@ -96,11 +98,9 @@ class Runner:
     async def run(self) -> dict[str, Any]:
         from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-        from graph.context import WorkflowContext, settings, use_settings
+        from graph.context import WorkflowContext
 
-        if self.settings is not None:
-            use_settings(self.settings)
-        config = settings()
+        config = self.configured.config
         if self.context is None:
             self.context = WorkflowContext.from_settings(
                 config.workflow, provider=self.provider, auto_approve=True)
@@ -145,12 +145,12 @@ class Runner:
             model = self._model(job)
             if job.mode == "workflow":
                 attempt = await workflow_attempt(job.task, workspace, job.id, saver, model,
-                                                 self.context)
+                                                 self.configured, self.context)
             else:
                 if model is None:
-                    from nodes.models import ModelSource
+                    from nodes.model_calls import ModelSource
 
-                    model = await ModelSource().aget(self.context)
+                    model = await ModelSource(self.configured.model).aget(self.context)
                 attempt = await direct_attempt(job.task, workspace, model)
             if attempt.status != "timeout":
                 stage = "check"

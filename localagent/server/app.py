@@ -10,18 +10,13 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from localagent import __version__
 from localagent.server.auth import Authenticator
 from localagent.server.errors import ApiError, bad_request, too_large
 from localagent.server.keys import KeyStore
-
-try:
-    from localagent.server.runs import build_runs_router
-except ImportError:  # the runs API is not part of this build
-    build_runs_router = None  # type: ignore[assignment,unused-ignore]
 
 if TYPE_CHECKING:
     from localagent.audit import AuditLog
@@ -117,8 +112,10 @@ def create_app(settings: Settings, *, keys: KeyStore | None = None,
 
     gateway = build_gateway_router(settings, auth.require_scope)
     app.include_router(gateway)
-    if build_runs_router is not None and server.workspace_roots:
-        app.include_router(build_runs_router(auth.require_scope))
+    if server.workspace_roots:  # else the runs API is off
+        from localagent.server.runs import build_runs_router
+
+        app.include_router(build_runs_router(auth.require_scope, settings=settings))
 
     @app.get("/health")
     async def health() -> dict[str, str]:
@@ -131,8 +128,6 @@ def create_app(settings: Settings, *, keys: KeyStore | None = None,
 
         report = await asyncio.to_thread(readiness, settings, gateway.model_table)  # type: ignore[attr-defined]
         return JSONResponse(report, status_code=200 if report["ready"] else 503)
-
-    from fastapi.responses import Response
 
     from localagent.server.metrics import CONTENT_TYPE, Metrics, MetricsMiddleware
 

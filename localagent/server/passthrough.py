@@ -5,7 +5,8 @@ chunks and written out again (which costs milliseconds of CPU per request).
 
 Anything the fast path cannot do the same way goes the general way: a response format, a
 response cache, a client-side rate limit, an open breaker, or a first provider that fails
-before its first byte (the general path then runs the whole failover chain). Once bytes have
+before its first byte (the general path then runs the whole failover chain). A call the
+response cache would keep (temperature 0 by default) goes the general way too. Once bytes have
 been sent, a failure ends the stream with an error event, as on the general path.
 """
 
@@ -27,9 +28,10 @@ _OPENAI_CLASSES = {"ChatOpenAI", "BaseChatOpenAI"}
 
 def candidate(model: ResilientChatModel) -> Candidate | None:
     """The chain's first provider if a request may go to it byte for byte, else None."""
-    if model.call_cache.store is not None:
-        return None
     cand = model.base_candidates()[0]
+    cache = model.call_cache
+    if cache.store is not None and cache.cacheable(cand, {}, None):  # it would answer or keep it
+        return None
     client = cand.runnable
     if type(client).__name__ not in _OPENAI_CLASSES or cand.limiter is not None:
         return None

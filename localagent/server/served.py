@@ -4,7 +4,7 @@ users get the gateway's routes beside LangGraph's."""
 
 from __future__ import annotations
 
-from graph.context import settings
+from graph.configured import load_configuration
 from localagent.server.app import create_app
 
-app = create_app(settings())
+app = create_app(load_configuration())

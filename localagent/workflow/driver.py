@@ -42,8 +42,9 @@ class Outcome:
         evidence = self.values.get("evidence") or []
         use = usage(evidence)
         notice = tiny_model_notice(evidence)
-        failed = [f"{r.get('phase')}/{r.get('stream')}" for r in
-                  [*(self.values.get("research") or []), *(self.values.get("proposals") or [])]
+        branches = [*(self.values.get("research") or []),
+                    *(self.values.get("execute_results") or [])]
+        failed = [f"{r.get('phase')}/{r.get('stream')}" for r in branches
                   if r.get("status") == "failed"]
         doc: dict[str, Any] = {
             "status": self.status, "exit_code": self.exit_code, "thread_id": self.thread_id,

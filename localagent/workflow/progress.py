@@ -7,16 +7,15 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-PHASES = ["scope", "research", "plan", "context", "execute", "integrate", "apply", "validate",
-          "audit", "document", "readiness"]
+from graph.phases import phase_names
 
 
 @dataclass
 class Tracker:
     """Phase and branch status, tokens and cost, from custom events and node updates."""
 
-    phases: dict[str, dict[str, Any]] = field(
-        default_factory=lambda: {p: {"status": "pending", "seconds": None} for p in PHASES})
+    phases: dict[str, dict[str, Any]] = field(default_factory=lambda: {
+        p: {"status": "pending", "seconds": None} for p in phase_names()})
     branches: dict[str, dict[str, Any]] = field(default_factory=dict)
     usage: dict[str, float] = field(default_factory=lambda: {
         "model_calls": 0, "input_tokens": 0, "output_tokens": 0, "cost": 0.0})

@@ -50,12 +50,13 @@ async def run_leg(settings: Settings, thread: str, payload: Any, context: Workfl
     last checkpoint (status ``stopped``, resumable)."""
     import asyncio
 
+    from graph.configured import factories
     from graph.workflow import build_workflow
     from localagent.checkpoints import open_saver
     from localagent.workflow.driver import Outcome, drive
 
     async with open_saver(settings) as saver:
-        graph = build_workflow(checkpointer=saver)
+        graph = build_workflow(checkpointer=saver, **factories(settings))
         config = config_of(thread)
         if isinstance(payload, dict):
             request = payload["request"]

@@ -40,7 +40,8 @@ class RunManager:
 
     def __init__(self, settings: Settings, *, workspace_roots: list[Path],
                  max_concurrent_runs: int) -> None:
-        from localagent.checkpoints import db_file
+        from localagent.checkpoints import checkpoint_url, is_postgres
+        from localagent.paths import data_dir
 
         self.settings = settings
         self.roots = [Path(r).expanduser().resolve() for r in workspace_roots]
@@ -48,8 +49,9 @@ class RunManager:
         self._slots: asyncio.Semaphore | None = None
         self._logs: dict[str, RunLog] = {}
         self._closing = False
-        db = db_file(settings)
-        self.ledger = Ledger(db.with_name(db.name + ".server-runs.json"))
+        url = checkpoint_url(settings)  # the ledger goes with the database it speaks of
+        self.ledger = Ledger(data_dir() / "server-runs.json" if is_postgres(url)
+                             else Path(url).with_name(Path(url).name + ".server-runs.json"))
 
     @property
     def enabled(self) -> bool:

@@ -82,9 +82,9 @@ def build_runs_router(require_scope: Callable[[Literal["runs"]], Any], *,
     from ``settings.server`` (``settings``: the loaded configuration by default). Its
     lifespan resumes the runs the last stop interrupted and, on shutdown, stops the runs
     under way at their last checkpoint (``manager.shutdown``; calling it earlier is fine)."""
-    from graph.context import settings as configured
+    from graph.configured import load_configuration
 
-    settings = manager.settings if manager is not None else settings or configured()
+    settings = manager.settings if manager is not None else settings or load_configuration()
     server = getattr(settings, "server", None)
     if shutdown_grace is None:
         shutdown_grace = float(getattr(server, "shutdown_grace", 10.0))
@@ -100,9 +100,6 @@ def build_runs_router(require_scope: Callable[[Literal["runs"]], Any], *,
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        from graph.context import use_settings
-
-        use_settings(runs.settings)  # the graph's nodes read the same configuration
         await runs.resume_interrupted()
         yield
         await runs.shutdown(grace)

@@ -1,5 +1,6 @@
-"""Where nodes get their chat model, the model requests they yield (``Ask`` for a structured
-answer, ``Chat`` for an agent's turn), and how a model call becomes evidence."""
+"""Where nodes get their chat model (the injected factory's, one per spec), the model
+requests they yield (``Ask`` for a structured answer, ``Chat`` for an agent's turn), and how
+a model call becomes evidence."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_core.runnables import Runnable
 from pydantic import BaseModel
 
-from graph.context import settings
+from graph.context import ModelFactory
 from nodes.answers import degenerate
 from prompts import load_prompt
 
@@ -27,33 +28,32 @@ class HasProvider(Protocol):
 
 
 class ModelSource:
-    """The injected model (tests, Python callers), else the configured provider chain."""
+    """The chat models of a graph: built by the injected factory, once per provider spec."""
 
-    def __init__(self, model: BaseChatModel | None = None) -> None:
-        self.model = model
+    def __init__(self, build: ModelFactory) -> None:
+        self._build = build
         self._built: dict[str | None, BaseChatModel] = {}
         self._lock = threading.Lock()
 
+    @classmethod
+    def fixed(cls, model: BaseChatModel) -> ModelSource:
+        """Every node uses ``model``, whatever the spec (tests, Python callers)."""
+        return cls(lambda spec: model)
+
     def get(self, context: HasProvider, preference: str | None = None) -> BaseChatModel:
-        if self.model is not None:
-            return self.model
         spec = preference or context.provider
         with self._lock:
             if spec not in self._built:
-                from localagent.keys.manager import KeyManager
-                from providers.factory import get_chat_model
-
-                config = settings()
-                filled = KeyManager(config.security).fill(config)
-                self._built[spec] = get_chat_model(spec, config=filled.providers_config())
+                self._built[spec] = self._build(spec)
             return self._built[spec]
 
     async def aget(self, context: HasProvider, preference: str | None = None
                    ) -> BaseChatModel:
-        """``get`` off the event loop: building reads the configuration and the key store."""
-        if self.model is not None:
-            return self.model
-        return await asyncio.to_thread(self.get, context, preference)
+        """``get`` off the event loop the first time: a factory may read the configuration
+        and the key store."""
+        built = self._built.get(preference or context.provider)
+        return built if built is not None else await asyncio.to_thread(
+            self.get, context, preference)
 
 
 def call_evidence(message: AIMessage, phase: str, seconds: float, *,
@@ -131,7 +131,7 @@ class Chat:
     ``(message, evidence)``."""
 
     model: Runnable[Any, Any]
-    messages: list[BaseMessage]
+    messages: Sequence[BaseMessage]
     phase: str
     stream: str = ""
     timeout: float | None = None

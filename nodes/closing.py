@@ -1,76 +1,76 @@
-"""Phases 7-9: audit against the scope, documentation proposals, readiness summary."""
+"""The closing phases (7-9), after the change is applied: audit it against the scope,
+propose documentation, summarise readiness."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Generator
+from typing import Any, Literal
 
 from langgraph.runtime import Runtime
 from langgraph.types import Command
 from pydantic import BaseModel
 
-from graph.context import WorkflowContext, settings
-from graph.state import AuditReport, DocUpdate, Readiness, WorkflowState
+from graph.context import WorkflowContext
+from graph.phases import AUDIT, DOCUMENT, READINESS, Phase
+from graph.state import AuditReport, DocUpdate, Readiness, Validation, WorkflowState
 from nodes.answers import marked
-from nodes.models import Ask, ModelSource
+from nodes.model_calls import Ask, ModelSource
 from nodes.progress import phase
-from nodes.runnable import Steps
+from nodes.runnable import ModelRequest, Steps
 from nodes.workspace import context_of
 from prompts import load_prompt
 
 DIFF_CHARS = 6000
 
 
-def _validation_text(state: WorkflowState) -> dict[str, Any]:
-    validation = dict(state.get("validation") or {})
-    validation["checks"] = [{**c, "output_tail": c["output_tail"][-600:]}
-                            for c in validation.get("checks", [])]
-    return validation
+def _validation_text(state: WorkflowState) -> Validation:
+    """The validation, each check's output cut to its tail."""
+    validation = state.get("validation") or Validation()
+    return {**validation, "checks": [{**c, "output_tail": c.get("output_tail", "")[-600:]}
+                                     for c in validation.get("checks", [])]}
 
 
-@phase("audit", 7)
+@phase(AUDIT, skipped=lambda state: Command(goto="document"))
 def audit(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
-          models: ModelSource) -> Steps:
+          models: ModelSource) -> Generator[ModelRequest, Any,
+                                            Command[Literal["plan", "document"]]]:
     context = context_of(runtime)
-    if not context.runs(7):
-        return Command(goto="document")
-    prompt = load_prompt("phases/audit").render(
+    prompt = load_prompt(AUDIT.prompt).render(
         scope=state.get("scope", {}),
         diff=(state.get("changes") or {}).get("diff", "")[:DIFF_CHARS] or "(no change)",
         validation=_validation_text(state))
     report, evidence = yield Ask(models.get(context), AuditReport, prompt, phase="audit")
     update: dict[str, Any] = {"audit": marked(report, evidence), "evidence": [evidence]}
     loops = state.get("audit_loops", 0)
-    if report.replan and report.lessons and loops < settings().workflow.max_audit_loops:
+    if report.replan and report.lessons and loops < context.max_audit_loops:
         return Command(goto="plan", update={
             **update, "audit_loops": loops + 1,
             "lessons": [*(state.get("lessons") or []), *report.lessons]})
     return Command(goto="document", update=update)
 
 
-def _summary(runtime: Runtime[WorkflowContext], models: ModelSource, number: int,
-             name: str, schema: type[BaseModel], key: str, **values: Any) -> Steps:
-    """Phases 8 and 9: one structured answer stored under ``key`` (nothing if disabled)."""
+def _summary(runtime: Runtime[WorkflowContext], models: ModelSource, summarised: Phase,
+             schema: type[BaseModel], key: str, **values: Any) -> Steps:
+    """Phases 8 and 9: one structured answer stored under ``key``."""
     context = context_of(runtime)
-    if not context.runs(number):
-        return {}
-    prompt = load_prompt(f"phases/{name}").render(**values)
-    answer, evidence = yield Ask(models.get(context), schema, prompt, phase=name)
+    prompt = load_prompt(summarised.prompt).render(**values)
+    answer, evidence = yield Ask(models.get(context), schema, prompt, phase=summarised.name)
     return {key: marked(answer, evidence), "evidence": [evidence]}
 
 
-@phase("document", 8)
+@phase(DOCUMENT)
 def document(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
              models: ModelSource) -> Steps:
-    return (yield from _summary(runtime, models, 8, "document", DocUpdate, "docs",
+    return (yield from _summary(runtime, models, DOCUMENT, DocUpdate, "docs",
                                 scope=state.get("scope", {}),
                                 files=(state.get("applied") or {}).get("paths", []),
                                 audit=state.get("audit", {})))
 
 
-@phase("readiness", 9)
+@phase(READINESS)
 def readiness(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
               models: ModelSource) -> Steps:
-    return (yield from _summary(runtime, models, 9, "readiness", Readiness, "readiness",
+    return (yield from _summary(runtime, models, READINESS, Readiness, "readiness",
                                 scope=state.get("scope", {}),
                                 validation=_validation_text(state),
                                 audit=state.get("audit", {})))
