@@ -15,9 +15,12 @@ import httpx
 import pytest
 from pytest_httpserver import HTTPServer
 
-from tests.cli_util import run
+from tests.cli_util import run, write_user_config
 from tests.server_util import ANSWER, Upstream, configure, serving
+from tests.services import postgres_url
 from tests.wire import OPENAI, serve
+
+__all__ = ["postgres_url"]  # the fixture
 
 HI = {"model": "default", "messages": [{"role": "user", "content": "hi"}]}
 
@@ -255,3 +258,19 @@ def test_jwt_from_a_jwks_file(upstream_url: str, tmp_path: Path) -> None:
         wrong_issuer = jwt.encode({**claims, "iss": "https://evil.example"}, issuer_key,
                                   algorithm="RS256", headers={"kid": "k1"})
         assert _chat(url, wrong_issuer).status_code == 401
+
+
+def test_ready_checks_a_postgres_checkpoint_database(postgres_url: str) -> None:
+    from localagent.config.loader import load_settings
+    from localagent.server.ready import _database
+    from tests.services import free_port
+
+    secret = postgres_url.replace("postgres@", "postgres:hunter2-secret@")
+    write_user_config({"system": {"checkpoint_url": secret}})
+    up = _database(load_settings())
+    assert up["ok"] is True and up["status"].startswith("PostgreSQL"), up
+    assert "hunter2" not in json.dumps(up)
+    down_url = f"postgresql://postgres:hunter2-secret@127.0.0.1:{free_port()}/none"
+    write_user_config({"system": {"checkpoint_url": down_url}})
+    down = _database(load_settings())
+    assert down["ok"] is False and down["error"] and "hunter2" not in json.dumps(down)

@@ -4,6 +4,7 @@ is reachable (checked without spending tokens)."""
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -14,9 +15,22 @@ HEALTH_TIMEOUT = 3.0
 
 
 def _database(settings: Settings) -> dict[str, Any]:
-    from localagent.checkpoints import db_file
+    from localagent.checkpoints import (
+        CheckpointStoreError,
+        checkpoint_url,
+        describe,
+        is_postgres,
+        postgres_status,
+    )
 
-    path = db_file(settings)
+    if is_postgres(checkpoint_url(settings)):
+        where = describe(settings)  # without its password
+        try:
+            return {"ok": True, "path": where,
+                    "status": postgres_status(checkpoint_url(settings), HEALTH_TIMEOUT)}
+        except CheckpointStoreError as exc:
+            return {"ok": False, "path": where, "error": str(exc)}
+    path = Path(checkpoint_url(settings))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with sqlite3.connect(path, timeout=HEALTH_TIMEOUT) as conn:
