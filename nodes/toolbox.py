@@ -57,17 +57,15 @@ class Toolbox:
         phase = state.get("phase", "research")
         # repr: a context's fields may be lists (``phases`` from the CLI)
         key = (_run_of(), state["workspace"], repr(context), state["role"], phase)
-        with self._lock:
+        with self._lock:  # one branch makes a kit; branches started with it wait for it
             kit = self._kits.get(key)
-            if kit is not None:
-                self._kits.move_to_end(key)
-                return kit
-        kit = self._make(state["workspace"], context, state["role"], phase)
-        with self._lock:
-            kit = self._kits.setdefault(key, kit)  # a concurrent branch's, if it was first
-            while len(self._kits) > KEPT:
-                self._kits.popitem(last=False)
-        return kit
+            if kit is None:
+                kit = self._kits[key] = self._make(state["workspace"], context, state["role"],
+                                                   phase)
+                while len(self._kits) > KEPT:
+                    self._kits.popitem(last=False)
+            self._kits.move_to_end(key)
+            return kit
 
     def _make(self, workspace: str, context: WorkflowContext, role_name: str,
               phase: str) -> Kit:

@@ -4,6 +4,8 @@ the agent as an error message it can act on."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Any, Literal
 
 from langchain_core.messages import ToolCall, ToolMessage
 from langchain_core.tools import BaseTool, StructuredTool
@@ -65,15 +67,23 @@ def make_tools(policy: SecurityPolicy, names: list[str]) -> list[BaseTool]:
         result = policy.run(command)
         return f"exit code {result.exit_code}\n{result.output}"
 
-    available = {f.__name__: f for f in (list_files, read_file, search_code, run_command)}
-    tools: list[BaseTool] = []
-    for name in names:
-        if name == "propose_edit":
-            tools.append(StructuredTool.from_function(
-                propose_edit, handle_tool_error=True, response_format="content_and_artifact"))
-        elif name in available:
-            tools.append(StructuredTool.from_function(available[name], handle_tool_error=True))
-    return tools
+    available = {f.__name__: f for f in (list_files, read_file, search_code, propose_edit,
+                                         run_command)}
+    return [_tool(available[name]) for name in names if name in available]
+
+
+# A tool's argument model, made from its signature the first time (the costly part of
+# making a tool: every policy's tools have the same signatures).
+_SCHEMAS: dict[str, Any] = {}
+
+
+def _tool(fn: Callable[..., Any]) -> BaseTool:
+    response: Literal["content", "content_and_artifact"] = (
+        "content_and_artifact" if fn.__name__ == "propose_edit" else "content")
+    tool = StructuredTool.from_function(fn, handle_tool_error=True, response_format=response,
+                                        args_schema=_SCHEMAS.get(fn.__name__))
+    _SCHEMAS.setdefault(fn.__name__, tool.args_schema)
+    return tool
 
 
 def run_tool(tool: BaseTool, call: ToolCall) -> ToolMessage:
