@@ -30,11 +30,18 @@ def findings_of(state: WorkflowState) -> list[str]:
     return out
 
 
-def tidy(plan: Plan, state: WorkflowState, policy: SecurityPolicy) -> Plan:
-    """Unique ids, known roles, workspace files only, dependencies on earlier streams only."""
+def stream_limit(context: WorkflowContext) -> int:
+    """Streams a plan may have: two waves of ``max_parallel_agents`` (what the prompt asks
+    for; a model that answers with dozens does not get dozens of branches)."""
+    return max(1, context.max_parallel_agents * 2)
+
+
+def tidy(plan: Plan, state: WorkflowState, policy: SecurityPolicy, limit: int) -> Plan:
+    """Unique ids, known roles, workspace files only, dependencies on earlier streams only,
+    at most ``limit`` streams."""
     known = roles(state["workspace"])
     streams: list[Stream] = []
-    for stream in plan.streams:  # as many as planned: execute runs them in waves
+    for stream in plan.streams[:limit]:
         slug = re.sub(r"[^a-z0-9-]+", "-", stream.id.lower()).strip("-") or "stream"
         while slug in {s.id for s in streams}:
             slug += "-2"
@@ -57,7 +64,7 @@ def tidy(plan: Plan, state: WorkflowState, policy: SecurityPolicy) -> Plan:
 
 def _prompt(state: WorkflowState, context: WorkflowContext) -> str:
     return load_prompt(PLAN.prompt).render(
-        max_streams=max(1, context.max_parallel_agents * 2),
+        max_streams=stream_limit(context),
         roles=", ".join(roles(state["workspace"])), scope=state.get("scope", {}),
         findings=findings_of(state), lessons=state.get("lessons") or [])
 
@@ -77,5 +84,5 @@ def make_plan(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
     context = context_of(runtime)
     plan, evidence = yield Ask(models.get(context), Plan, _prompt(state, context),
                                phase="plan")
-    tidied = tidy(plan, state, policies(state["workspace"], context))
+    tidied = tidy(plan, state, policies(state["workspace"], context), stream_limit(context))
     return {"plan": marked(tidied, evidence), "evidence": [evidence], **_fresh()}

@@ -75,10 +75,10 @@ def _streams(count: int) -> dict[str, Any]:
          "files": [], "acceptance_checks": [], "depends_on": []} for n in range(count)]}
 
 
-@pytest.mark.parametrize(("parallel", "researched", "waves"), [
-    (6, 6, [0, 6]), (2, 2, [0, 2, 4, 6])])
+@pytest.mark.parametrize(("parallel", "researched", "planned", "waves"), [
+    (6, 6, 6, [0, 6]), (2, 2, 4, [0, 2, 4])])
 async def test_fan_out_follows_the_scope_the_plan_and_max_parallel_agents(
-        repo: Path, parallel: int, researched: int, waves: list[int]) -> None:
+        repo: Path, parallel: int, researched: int, planned: int, waves: list[int]) -> None:
     scripted = model(structured={"Scope": [{**SCOPE, "research_areas": SIX}],
                                  "Plan": [_streams(6)]},
                      turns=[("Your area", ["looked"]), ("stream number", ["done"])])
@@ -93,7 +93,8 @@ async def test_fan_out_follows_the_scope_the_plan_and_max_parallel_agents(
         "the-parser-module", "the-parser-tests", "the-cli-entry-point", "the-config-loader",
         "the-readme-usage-section", "the-packaging-metadata"][:researched])
     state = graph.get_state({"configurable": {"thread_id": thread}}).values
-    assert [s["id"] for s in state["plan"]["streams"]] == [f"s{n}" for n in range(6)]
-    assert sorted(state["done_streams"]) == [f"s{n}" for n in range(6)]
+    # a plan keeps two waves' worth of streams
+    assert [s["id"] for s in state["plan"]["streams"]] == [f"s{n}" for n in range(planned)]
+    assert sorted(state["done_streams"]) == [f"s{n}" for n in range(planned)]
     # execute sends at most ``max_parallel_agents`` branches a wave
     assert [e["done"] for e in events if e["event"] == "execute_progress"] == waves
