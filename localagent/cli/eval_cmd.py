@@ -105,7 +105,7 @@ def run(ctx: typer.Context,
         if path.exists():
             fail(f"--output: {path} exists: resume it with --resume, or pick another path")
         spec = _spec(settings, app_state.provider, model) or settings.system.default_provider
-        command = "localagent eval " + " ".join(shlex.quote(a) for a in sys.argv[2:])
+        command = "localagent " + " ".join(shlex.quote(a) for a in sys.argv[1:])
         from localagent.eval.runner import new_doc
 
         doc = new_doc(name, spec, runs=runs, baseline=baseline, command=command,

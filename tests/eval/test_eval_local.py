@@ -9,9 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.providers.test_local_model import gguf
 
 __all__ = ["gguf"]  # the fixture
+pytestmark = pytest.mark.slow  # the real embedded model
 ROOT = Path(__file__).resolve().parents[2]
 
 
