@@ -49,7 +49,7 @@ def test_default_command_runs_the_workflow_and_prints_one_json_document(
     assert (repo / "calc.py").read_text() == FIXED
     assert Path(doc["report"]).is_file()
     assert doc["usage"]["input_tokens"] == 20 * len(httpserver.log)
-    assert doc["evidence"]["model_calls"] == len(httpserver.log)
+    assert doc["activity"]["model_calls"] == len(httpserver.log)
     assert doc["phases"]["validate"]["status"] == "done"
     assert doc["phases"]["validate"]["seconds"] > 0
 

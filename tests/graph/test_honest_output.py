@@ -99,7 +99,7 @@ async def test_degenerate_answers_are_marked_in_state_display_and_report(
     assert state["docs"]["degenerate"].startswith("repeats the instructions")
     assert state["execute_results"][0]["degenerate"].startswith("repeats the instructions")
     assert state["scope"].get("degenerate") is None  # the scope was a real answer
-    flagged = {(e["phase"], e.get("stream")) for e in state["evidence"] if e.get("degenerate")}
+    flagged = {(e["phase"], e.get("stream")) for e in state["activity"] if e.get("degenerate")}
     assert {("readiness", ""), ("document", ""), ("execute", "fix-add")} <= flagged
     # the live display says so as it happens
     assert "⚠ readiness: the answer looks degenerate (repeats 'buy milk' 3 times)" in err
@@ -114,7 +114,7 @@ async def test_a_tiny_model_is_named_once_in_progress_and_report(
         repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     graph = build_workflow(model=model(metadata=GEMMA), checkpointer=InMemorySaver())
     state, report, err = await _drive(graph, repo, capsys)
-    notice = tiny_model_notice(state["evidence"])
+    notice = tiny_model_notice(state["activity"])
     assert notice and notice.startswith("Gemma 3 270m (268M parameters")
     assert "cannot do real work" in notice and "--provider openai:gpt-4o-mini" in notice
     assert err.count("cannot do real work") == 1

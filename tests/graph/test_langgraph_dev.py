@@ -108,7 +108,7 @@ async def _assert_schemas(client: Any, workflow_id: str) -> None:
     schemas = await client.assistants.get_schemas(workflow_id)
     assert set(schemas["input_schema"]["properties"]) == {"request", "workspace"}
     assert {"status", "report_path", "applied"} <= set(schemas["output_schema"]["properties"])
-    assert {"scope", "plan", "evidence"} <= set(schemas["state_schema"]["properties"])
+    assert {"scope", "plan", "activity"} <= set(schemas["state_schema"]["properties"])
     context = schemas["context_schema"]["properties"]
     assert context["agent_step_limit"]["default"] == 5  # configured
     assert context["max_parallel_agents"]["default"] == 2  # the config model's default
@@ -118,7 +118,7 @@ async def _assert_schemas(client: Any, workflow_id: str) -> None:
     schemas = await client.assistants.get_schemas(agent)
     assert {"role", "task", "stream", "phase", "workspace"} == set(
         schemas["input_schema"]["properties"])
-    assert {"result", "evidence"} <= set(schemas["output_schema"]["properties"])
+    assert {"result", "activity"} <= set(schemas["output_schema"]["properties"])
     assert {"messages", "steps"} <= set(schemas["state_schema"]["properties"])
 
 

@@ -50,7 +50,7 @@ def test_a_phase_defined_once_shows_up_everywhere(registered: Phase) -> None:
 
 class _State(TypedDict, total=False):
     seen: list[str]
-    evidence: list[dict[str, Any]]
+    activity: list[dict[str, Any]]
 
 
 def _graph(registered: Phase) -> Any:

@@ -89,7 +89,7 @@ async def test_checks_still_failing_are_said_with_their_output(repo: Path) -> No
     assert "- research: " in times and "- execute: " in times
     # the time research branches ran: overlapping ones count once, every loop counts
     research = data["usage"]["phase_seconds"]["research"]
-    spans = [e for e in outcome.values["evidence"]
+    spans = [e for e in outcome.values["activity"]
              if e["kind"] == "branch" and e["phase"] == "research"]
     assert len(spans) == 3  # two areas, then the failure
     seconds = [e["seconds"] for e in spans]

@@ -91,7 +91,7 @@ async def test_happy_path_fixes_the_repo_and_writes_a_report(repo: Path) -> None
     assert report["usage"]["model_calls"] == len(scripted.log)
     assert report["usage"]["tool_calls"] >= 3
     assert "```diff" in (repo / ".localagent" / "runs" / thread / "report.md").read_text()
-    kinds = {e["kind"] for e in state["evidence"]}
+    kinds = {e["kind"] for e in state["activity"]}
     assert {"model_call", "tool_call", "command", "timing"} <= kinds
     started = [e["phase"] for e in events if e["event"] == "phase_started"]
     assert started[:2] == ["scope", "research"]
@@ -147,7 +147,7 @@ async def test_validation_failure_loops_back_and_stops_at_max_iterations(repo: P
     assert scripted.log.count("Plan") == 3          # first plan + two loops
     assert scripted.log.count("turn:why validation failed") == 2
     assert state["status"] == "done"
-    commands = [e for e in state["evidence"] if e["kind"] == "command"]
+    commands = [e for e in state["activity"] if e["kind"] == "command"]
     assert [c["exit_code"] for c in commands] == [1, 1, 1]
 
 

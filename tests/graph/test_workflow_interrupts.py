@@ -93,7 +93,7 @@ async def test_project_roles_add_a_role_with_its_own_tools(repo: Path) -> None:
               ctx(max_iterations=0))
     state: dict[str, Any] = graph.get_state({"configurable": {"thread_id": thread}}).values
     assert state["plan"]["streams"][0]["role"] == "calc-reviewer"  # known, so kept
-    tool_calls = [e for e in state["evidence"] if e["kind"] == "tool_call"
+    tool_calls = [e for e in state["activity"] if e["kind"] == "tool_call"
                   and e["stream"] == "fix-add"]
     assert tool_calls[0]["tool"] == "propose_edit" and tool_calls[0]["ok"] is False
     assert "no tool named 'propose_edit'" in tool_calls[0]["output_tail"]

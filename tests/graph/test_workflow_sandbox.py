@@ -123,7 +123,7 @@ async def test_malicious_project_code_is_contained(repo: Path, outside: Path) ->
     assert not Path(marker).exists() and not Path("/tmp/outside").exists()
     assert digest(repo / ".git") == git_before
     assert digest(repo / "nested" / ".git") == nested_before
-    tools = [e for e in state["evidence"] if e["kind"] == "tool_call"]
+    tools = [e for e in state["activity"] if e["kind"] == "tool_call"]
     refused = {e["args"].get("path") or e["args"].get("command"): e["output_tail"]
                for e in tools if not e["ok"]}
     assert "denied (protected_path)" in refused[".git/config"]
@@ -151,7 +151,7 @@ async def test_without_a_sandbox_project_code_waits_for_approval(repo: Path,
     assert (repo / "conftest.py").exists()  # applied (auto-approve)...
     assert not (repo / "ran-conftest").exists()  # ...and not run: not even by the agent
     state = graph.get_state({"configurable": {"thread_id": thread}}).values
-    agent_run = [e for e in state["evidence"] if e.get("tool") == "run_command"
+    agent_run = [e for e in state["activity"] if e.get("tool") == "run_command"
                  and e["args"]["command"] == "python -m pytest -q"]
     assert "denied (needs_approval)" in agent_run[0]["output_tail"]
 

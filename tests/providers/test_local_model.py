@@ -136,7 +136,7 @@ async def test_agent_subgraph_tool_round_trip(local: LocalChatModel, tmp_path: P
         {"phase": "research", "stream": "notes", "role": "codebase-research-analyst",
          "workspace": str(tmp_path), "task": "Find the secret word in notes.txt."},
         context=WorkflowContext(auto_approve=True, max_iterations=0))
-    calls = [e for e in out["evidence"] if e["kind"] == "tool_call"]
+    calls = [e for e in out["activity"] if e["kind"] == "tool_call"]
     assert calls, "the first turn must call a tool"
     assert calls[0]["tool"] in {"list_files", "read_file", "search_code"}
     assert out["result"]["status"] == "ok" and out["result"]["summary"]
@@ -158,7 +158,7 @@ def test_workflow_on_the_example_repo_end_to_end(gguf: str, tmp_path: Path) -> N
     assert done.returncode in (0, 1), done.stderr[-3000:]  # 1: the checks may still fail
     doc = json.loads(done.stdout)
     assert doc["status"] == "done"
-    assert doc["evidence"]["model_calls"] >= 5
+    assert doc["activity"]["model_calls"] >= 5
     [notice] = doc["notices"]  # said once: this model cannot do real work
     assert notice.startswith("Gemma 3 270m (268M parameters") and "--provider" in notice
     report = json.loads((repo / ".localagent" / "runs" / thread / "report.json").read_text())
