@@ -81,7 +81,7 @@ class FanState(TypedDict, total=False):
     width: int
     workspace: str
     research: Annotated[list[Any], operator.add]
-    evidence: Annotated[list[Any], operator.add]
+    activity: Annotated[list[Any], operator.add]
 
 
 def _graph(workspace: str) -> Any:

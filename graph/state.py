@@ -88,7 +88,7 @@ class AgentResult(BaseModel):
     summary: str = ""
     findings: list[str] = Field(default_factory=list)
     edits: list[Edit] = Field(default_factory=list)
-    evidence: list[dict[str, Any]] = Field(default_factory=list)
+    activity: list[dict[str, Any]] = Field(default_factory=list)
     error: str | None = None
     degenerate: str | None = Field(None, description="why the answer looks worthless, if it does")
 
@@ -166,7 +166,7 @@ class BranchResult(TypedDict, total=False):
     summary: str
     findings: list[str]
     edits: list[EditState]
-    evidence: list[dict[str, Any]]
+    activity: list[dict[str, Any]]
     error: str | None
     degenerate: str | None
 
@@ -263,7 +263,9 @@ class WorkflowState(TypedDict, total=False):
     readiness: ReadinessState
     report_path: str
     error: str
-    evidence: Annotated[list[dict[str, Any]], operator.add]
+    # the run's activity records (model calls, tool calls, commands, phase and branch
+    # timings), appended by every node; usage, cost and the report are summed from them
+    activity: Annotated[list[dict[str, Any]], operator.add]
 
 
 class AgentInput(TypedDict, total=False):
@@ -278,13 +280,13 @@ class AgentInput(TypedDict, total=False):
 
 class AgentOutput(TypedDict, total=False):
     """What a branch hands back: its result under the workflow's key for its phase
-    (``research``, or ``execute_results`` and ``done_streams``) and its evidence."""
+    (``research``, or ``execute_results`` and ``done_streams``) and its activity."""
 
     result: BranchResult
     research: Annotated[list[BranchResult], merge_list]
     execute_results: Annotated[list[BranchResult], merge_list]
     done_streams: Annotated[list[str], merge_list]
-    evidence: Annotated[list[dict[str, Any]], operator.add]
+    activity: Annotated[list[dict[str, Any]], operator.add]
 
 
 class AgentState(AgentInput, AgentOutput, total=False):

@@ -1,4 +1,4 @@
-"""What a run used, summed from its evidence records: model calls, tokens and cost per
+"""What a run used, summed from its activity records: model calls, tokens and cost per
 provider, tool calls, commands, and seconds per phase. Read by the report node and the CLI;
 a pure function of the state, no I/O."""
 
@@ -24,15 +24,15 @@ def _wall_seconds(branches: list[dict[str, Any]]) -> float:
     return round(total, 3)
 
 
-def phase_seconds(evidence: list[dict[str, Any]]) -> dict[str, float]:
+def phase_seconds(activity: list[dict[str, Any]]) -> dict[str, float]:
     """Seconds per phase, summed over the run's loops; the branch phases count the time
     their branches ran."""
     seconds: dict[str, float] = defaultdict(float)
-    for item in evidence:
+    for item in activity:
         if item.get("kind") == "timing":
             seconds[item["phase"]] += float(item.get("seconds") or 0)
     for name in BRANCH_PHASES:
-        branches = [e for e in evidence if e.get("kind") == "branch" and e["phase"] == name]
+        branches = [e for e in activity if e.get("kind") == "branch" and e["phase"] == name]
         if branches:
             seconds[name] = _wall_seconds(branches)
     order = phase_names()
@@ -40,9 +40,9 @@ def phase_seconds(evidence: list[dict[str, Any]]) -> dict[str, float]:
     return {name: round(seconds[name], 3) for name in ordered}
 
 
-def usage(evidence: list[dict[str, Any]]) -> dict[str, Any]:
+def usage(activity: list[dict[str, Any]]) -> dict[str, Any]:
     """The run's totals (the report's ``usage`` and the CLI's ``--format json`` summary)."""
-    calls = [e for e in evidence if e.get("kind") == "model_call"]
+    calls = [e for e in activity if e.get("kind") == "model_call"]
     by_provider: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     by_phase: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for call in calls:
@@ -57,6 +57,6 @@ def usage(evidence: list[dict[str, Any]]) -> dict[str, Any]:
             "cost": round(sum(float(c.get("cost") or 0) for c in calls), 6),
             "by_provider": {k: dict(v) for k, v in by_provider.items()},
             "models_by_phase": {k: dict(v) for k, v in by_phase.items()},
-            "tool_calls": sum(1 for e in evidence if e.get("kind") == "tool_call"),
-            "commands": [e for e in evidence if e.get("kind") == "command"],
-            "phase_seconds": phase_seconds(evidence)}
+            "tool_calls": sum(1 for e in activity if e.get("kind") == "tool_call"),
+            "commands": [e for e in activity if e.get("kind") == "command"],
+            "phase_seconds": phase_seconds(activity)}

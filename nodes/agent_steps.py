@@ -36,11 +36,11 @@ def think(state: AgentState, runtime: Runtime[WorkflowContext], *,
     # the first turn must use a tool: an agent looks before it answers
     first = not any(isinstance(m, AIMessage) for m in messages)
     bound = model.bind_tools(tools, tool_choice="any" if first else None) if tools else model
-    response, evidence = yield Chat(bound, messages, phase=state.get("phase", "agent"),
+    response, activity = yield Chat(bound, messages, phase=state.get("phase", "agent"),
                                     stream=state.get("stream", ""), timeout=time_left(state),
                                     instructions=[t.description for t in tools])
     return {**opening, "messages": [*new, response], "steps": state.get("steps", 0) + 1,
-            "evidence": [evidence]}
+            "activity": [activity]}
 
 
 def after_think(state: AgentState) -> Literal["act", "report"]:
@@ -69,7 +69,7 @@ def act(state: AgentState, runtime: Runtime[WorkflowContext], *,
     proposals: list[dict[str, Any]] = []
     tools = toolbox.kit(state, runtime).named()
     replies: list[ToolMessage] = []
-    evidence: list[dict[str, Any]] = []
+    activity: list[dict[str, Any]] = []
     for call in last.tool_calls:
         tool = tools.get(call["name"])
         if tool is None:
@@ -83,11 +83,11 @@ def act(state: AgentState, runtime: Runtime[WorkflowContext], *,
             reply.artifact = None
         replies.append(reply)
         output, ok = str(reply.content), reply.status != "error"
-        evidence.append({"kind": "tool_call", "phase": state.get("phase", ""),
+        activity.append({"kind": "tool_call", "phase": state.get("phase", ""),
                          "stream": state.get("stream", ""), "tool": call["name"], "ok": ok,
                          "args": {k: str(v)[:120] for k, v in call["args"].items()},
                          "output_tail": output[-300:]})
-    return {"messages": replies, "edits": proposals, "evidence": evidence}
+    return {"messages": replies, "edits": proposals, "activity": activity}
 
 
 def _transcript(state: AgentState) -> str:
@@ -118,11 +118,11 @@ def _summarise(state: AgentState, runtime: Runtime[WorkflowContext], *,
     model = models.get(context_of(runtime), role.model)
     prompt = (f"Your task was: {state['task'][:1500]}\n\nWhat happened:\n{_transcript(state)}\n\n"
               f"Report what you found or did.")
-    finding, evidence = yield Ask(model, AgentFinding, prompt, phase=state.get("phase", ""),
+    finding, activity = yield Ask(model, AgentFinding, prompt, phase=state.get("phase", ""),
                                   stream=state.get("stream", ""), timeout=time_left(state),
                                   instructions=[t.description for t in tools])
     result = AgentResult(stream=state.get("stream", ""), role=state["role"],
                          phase="execute" if state.get("phase") == "execute" else "research",
                          summary=finding.summary, findings=finding.findings,
-                         edits=state.get("edits") or [], degenerate=evidence.get("degenerate"))
-    return {"result": result.model_dump(), "evidence": [evidence]}
+                         edits=state.get("edits") or [], degenerate=activity.get("degenerate"))
+    return {"result": result.model_dump(), "activity": [activity]}

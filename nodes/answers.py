@@ -142,18 +142,18 @@ def degenerate(answer: Any, *, prompt: str = "", schema: type[BaseModel] | None 
                                                            else None)
 
 
-def tiny_model(evidence: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
+def tiny_model(activity: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
     """The first model call answered by a model under ``TINY_PARAMETERS``, if any."""
-    for item in evidence:
+    for item in activity:
         parameters = item.get("parameters") if item.get("kind") == "model_call" else None
         if parameters and parameters < TINY_PARAMETERS:
             return item
     return None
 
 
-def tiny_model_notice(evidence: Iterable[dict[str, Any]]) -> str | None:
+def tiny_model_notice(activity: Iterable[dict[str, Any]]) -> str | None:
     """What to tell the user, once, when a tiny model answered."""
-    call = tiny_model(evidence)
+    call = tiny_model(activity)
     if call is None:
         return None
     name = call.get("model_description") or call.get("model") or call.get("provider")
@@ -166,9 +166,9 @@ def tiny_model_notice(evidence: Iterable[dict[str, Any]]) -> str | None:
             "is set up.")
 
 
-def marked(answer: BaseModel, evidence: dict[str, Any]) -> dict[str, Any]:
+def marked(answer: BaseModel, activity: dict[str, Any]) -> dict[str, Any]:
     """The answer as state, with ``degenerate`` (the reason) when its call was flagged."""
     value = answer.model_dump()
-    if evidence.get("degenerate"):
-        value["degenerate"] = evidence["degenerate"]
+    if activity.get("degenerate"):
+        value["degenerate"] = activity["degenerate"]
     return value

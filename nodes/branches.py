@@ -77,7 +77,7 @@ def finish(state: AgentState, runtime: Runtime[WorkflowContext],
               "seconds": update.get("seconds", state.get("seconds", 0.0)),
               "ended_at": time.time()}
     ending: dict[str, Any] = {**update, "result": dumped, RESULT_KEYS[phase]: [dumped],
-                              "evidence": [*update.get("evidence", []), timing]}
+                              "activity": [*update.get("activity", []), timing]}
     if phase == "execute":
         ending["done_streams"] = [stream]
     return ending

@@ -39,8 +39,8 @@ def audit(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
         scope=state.get("scope", {}),
         diff=(state.get("changes") or {}).get("diff", "")[:DIFF_CHARS] or "(no change)",
         validation=_validation_text(state))
-    report, evidence = yield Ask(models.get(context), AuditReport, prompt, phase="audit")
-    update: dict[str, Any] = {"audit": marked(report, evidence), "evidence": [evidence]}
+    report, activity = yield Ask(models.get(context), AuditReport, prompt, phase="audit")
+    update: dict[str, Any] = {"audit": marked(report, activity), "activity": [activity]}
     loops = state.get("audit_loops", 0)
     if report.replan and report.lessons and loops < context.max_audit_loops:
         return Command(goto="plan", update={
@@ -54,8 +54,8 @@ def _summary(runtime: Runtime[WorkflowContext], models: ModelSource, summarised:
     """Phases 8 and 9: one structured answer stored under ``key``."""
     context = context_of(runtime)
     prompt = load_prompt(summarised.prompt).render(**values)
-    answer, evidence = yield Ask(models.get(context), schema, prompt, phase=summarised.name)
-    return {key: marked(answer, evidence), "evidence": [evidence]}
+    answer, activity = yield Ask(models.get(context), schema, prompt, phase=summarised.name)
+    return {key: marked(answer, activity), "activity": [activity]}
 
 
 @phase(DOCUMENT)

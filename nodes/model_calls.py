@@ -1,6 +1,6 @@
 """Where nodes get their chat model (the injected factory's, one per spec), the model
 requests they yield (``Ask`` for a structured answer, ``Chat`` for an agent's turn), and how
-a model call becomes evidence."""
+a model call becomes an activity record."""
 
 from __future__ import annotations
 
@@ -56,13 +56,13 @@ class ModelSource:
             self.get, context, preference)
 
 
-def call_evidence(message: AIMessage, phase: str, seconds: float, *,
+def call_activity(message: AIMessage, phase: str, seconds: float, *,
                   stream: str = "") -> dict[str, Any]:
     """Provider, model, tokens, cost and latency of one model call."""
     usage: dict[str, Any] = dict(message.usage_metadata or {})
     metadata = message.response_metadata or {}
     meta = metadata.get("localagent", {})
-    evidence = {"kind": "model_call", "phase": phase, "stream": stream,
+    activity = {"kind": "model_call", "phase": phase, "stream": stream,
                 "provider": meta.get("provider") or metadata.get("model_name", "model"),
                 "model": meta.get("model") or metadata.get("model_name"),
                 "input_tokens": usage.get("input_tokens", 0),
@@ -70,9 +70,9 @@ def call_evidence(message: AIMessage, phase: str, seconds: float, *,
                 "cost": meta.get("cost", 0.0), "cached": meta.get("cached", False),
                 "seconds": round(seconds, 3)}
     if metadata.get("model_parameters"):  # the embedded model says how big it is
-        evidence["parameters"] = metadata["model_parameters"]
-        evidence["model_description"] = metadata.get("model_description")
-    return evidence
+        activity["parameters"] = metadata["model_parameters"]
+        activity["model_description"] = metadata.get("model_description")
+    return activity
 
 
 async def render(name: str, **values: Any) -> str:
@@ -82,8 +82,8 @@ async def render(name: str, **values: Any) -> str:
 
 @dataclass
 class Ask:
-    """Yielded by a node for a structured answer; the node receives ``(answer, evidence)``,
-    the evidence saying ``degenerate`` (and why) when the answer looks worthless."""
+    """Yielded by a node for a structured answer; the node receives ``(answer, activity)``,
+    the activity saying ``degenerate`` (and why) when the answer looks worthless."""
 
     model: BaseChatModel
     schema: type[BaseModel]
@@ -117,18 +117,18 @@ class Ask:
                              f"{self.schema.__name__}: {out.get('parsing_error')}")
         if isinstance(parsed, dict):
             parsed = self.schema.model_validate(parsed)
-        evidence = call_evidence(raw, self.phase, seconds, stream=self.stream)
+        activity = call_activity(raw, self.phase, seconds, stream=self.stream)
         reason = degenerate(parsed, prompt=self.prompt, schema=self.schema,
                             instructions=self.instructions)
         if reason:
-            evidence["degenerate"] = reason
-        return parsed, evidence
+            activity["degenerate"] = reason
+        return parsed, activity
 
 
 @dataclass
 class Chat:
     """Yielded by a node for a free answer (an agent's turn, tools bound); the node receives
-    ``(message, evidence)``."""
+    ``(message, activity)``."""
 
     model: Runnable[Any, Any]
     messages: Sequence[BaseMessage]
@@ -149,9 +149,9 @@ class Chat:
     def _settle(self, response: Any, seconds: float) -> tuple[AIMessage, dict[str, Any]]:
         if not isinstance(response, AIMessage):
             response = AIMessage(content=str(response.content))
-        evidence = call_evidence(response, self.phase, seconds, stream=self.stream)
+        activity = call_activity(response, self.phase, seconds, stream=self.stream)
         if isinstance(response.content, str) and response.content.strip():
             reason = degenerate(response.content, instructions=self.instructions)
             if reason:
-                evidence["degenerate"] = reason
-        return response, evidence
+                activity["degenerate"] = reason
+        return response, activity

@@ -82,7 +82,7 @@ def _unplanned(state: WorkflowState) -> dict[str, Any]:
 def make_plan(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
               models: ModelSource, policies: PolicyFactory) -> Steps:
     context = context_of(runtime)
-    plan, evidence = yield Ask(models.get(context), Plan, _prompt(state, context),
+    plan, activity = yield Ask(models.get(context), Plan, _prompt(state, context),
                                phase="plan")
     tidied = tidy(plan, state, policies(state["workspace"], context), stream_limit(context))
-    return {"plan": marked(tidied, evidence), "evidence": [evidence], **_fresh()}
+    return {"plan": marked(tidied, activity), "activity": [activity], **_fresh()}

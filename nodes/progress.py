@@ -21,7 +21,7 @@ Node = Callable[..., Any]
 def phase(registered: Phase, *, skipped: Callable[[Any], Any] | None = None
           ) -> Callable[[Node], Callable[..., Steps]]:
     """Wrap the node of a registered phase (plain or yielding model requests; see
-    ``nodes.runnable``): phase started/finished events, a timing entry in the evidence, the
+    ``nodes.runnable``): phase started/finished events, a timing entry in the activity, the
     report written on failure; when the run leaves the phase out, a ``phase_skipped`` event
     and ``skipped(state)`` (nothing by default) instead of the node."""
     name = registered.name
@@ -51,9 +51,9 @@ def phase(registered: Phase, *, skipped: Callable[[Any], Any] | None = None
             timing = {"kind": "timing", "phase": name, "seconds": seconds}
             if isinstance(update, Command):
                 values = dict(update.update or {})
-                values["evidence"] = [*values.get("evidence", []), timing]
+                values["activity"] = [*values.get("activity", []), timing]
                 return Command(goto=update.goto, update=values)
-            return {**update, "evidence": [*update.get("evidence", []), timing]}
+            return {**update, "activity": [*update.get("activity", []), timing]}
 
         return run
 

@@ -38,8 +38,8 @@ def checks_failing(state: WorkflowState) -> bool:
         "passed", True)
 
 
-def _branches(state: WorkflowState, evidence: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    seconds = {(e["phase"], e["stream"]): e.get("seconds") for e in evidence
+def _branches(state: WorkflowState, activity: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    seconds = {(e["phase"], e["stream"]): e.get("seconds") for e in activity
                if e.get("kind") == "branch"}
     return [{**{k: r.get(k) for k in ("phase", "stream", "role", "status", "summary", "error",
                                        "degenerate")},
@@ -49,9 +49,9 @@ def _branches(state: WorkflowState, evidence: list[dict[str, Any]]) -> list[dict
 
 def compose_report(state: WorkflowState, status: str, error: str | None,
                    thread: str | None = None) -> dict[str, Any]:
-    evidence = list(state.get("evidence") or [])
+    activity = list(state.get("activity") or [])
     failing = status == "done" and checks_failing(state)
-    notice = tiny_model_notice(evidence)
+    notice = tiny_model_notice(activity)
     return scrub_data({
         "thread_id": thread or thread_id(), "status": status,
         "outcome": "done, checks failing" if failing else status,
@@ -59,15 +59,15 @@ def compose_report(state: WorkflowState, status: str, error: str | None,
         "notices": [notice] if notice else [],
         "request": state.get("request"), "workspace": state.get("workspace"),
         "scope": state.get("scope"), "plan": state.get("plan"),
-        "branches": _branches(state, evidence),
+        "branches": _branches(state, activity),
         "changes": {"files": [f["path"] for f in (state.get("changes") or {}).get("files", [])],
                     "conflicts": (state.get("changes") or {}).get("conflicts", [])},
         "applied": state.get("applied"), "validation": state.get("validation"),
         "iterations": state.get("validation_loops", 0), "audit": state.get("audit"),
         "docs": state.get("docs"), "readiness": state.get("readiness"),
         "degenerate": [{k: e.get(k) for k in ("phase", "stream", "provider", "degenerate")}
-                       for e in evidence if e.get("degenerate")],
-        "usage": usage(evidence)})
+                       for e in activity if e.get("degenerate")],
+        "usage": usage(activity)})
 
 
 def write_report(state: WorkflowState, *, status: str, error: str | None = None,

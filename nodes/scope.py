@@ -37,8 +37,8 @@ def draft(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
           models: ModelSource, policies: PolicyFactory) -> Steps:
     context = context_of(runtime)
     prompt = _prompt(state, policies(state["workspace"], context))
-    scope, evidence = yield Ask(models.get(context), Scope, prompt, phase="scope")
-    return {"scope": marked(scope, evidence), "status": "running", "evidence": [evidence]}
+    scope, activity = yield Ask(models.get(context), Scope, prompt, phase="scope")
+    return {"scope": marked(scope, activity), "status": "running", "activity": [activity]}
 
 
 def confirm(state: WorkflowState, runtime: Runtime[WorkflowContext]

@@ -94,10 +94,10 @@ def run_checks(state: WorkflowState, runtime: Runtime[WorkflowContext], *,
     passed = all(r["exit_code"] == 0 for r in results)
     validation = {"passed": passed, "checks": results,
                   "iteration": state.get("validation_loops", 0)}
-    evidence = [{"kind": "command", "phase": "validate", "command": r["command"],
+    activity = [{"kind": "command", "phase": "validate", "command": r["command"],
                  "exit_code": r["exit_code"], "output_tail": r["output_tail"][-300:]}
                 for r in results]
-    update: dict[str, Any] = {"validation": validation, "evidence": evidence}
+    update: dict[str, Any] = {"validation": validation, "activity": activity}
     iteration = state.get("validation_loops", 0)
     declined = any(r.get("declined") for r in results)  # another loop would ask again
     if passed or declined or iteration >= context.max_iterations:

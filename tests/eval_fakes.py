@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from tests.graph.test_workflow import BUGGY, FIXED, model
 from tests.graph_fakes import PhaseModel, call, project_python
-from tests.test_workflow import BUGGY, FIXED, model
 
 WRONG = "def add(a, b):\n    return a * b\n"
 VISIBLE_TEST = "from calc import add\n\n\ndef test_add_small():\n    assert add(0, 0) == 0\n"

@@ -102,7 +102,7 @@ def show(ctx: typer.Context, thread: str = THREAD,
         "changes": [f["path"] for f in (values.get("changes") or {}).get("files", [])],
         "applied": values.get("applied"), "validation": _checks(values.get("validation")),
         "audit": values.get("audit"), "readiness": values.get("readiness"),
-        "evidence_items": len(values.get("evidence") or [])}
+        "activity_items": len(values.get("activity") or [])}
     from localagent.workflow.threads import saved_context
 
     doc["settings"] = saved_context(metadata)  # what a resume runs with

@@ -125,7 +125,7 @@ def _print_summary(doc: dict[str, Any]) -> None:
         lines.append("changed: " + ", ".join(escape(p) for p in doc["applied"]))
     if doc["checks_passed"] is not None:
         lines.append("checks: " + ("[green]pass[/]" if doc["checks_passed"] else "[red]fail[/]"))
-    lines.append(f"{doc['evidence']['model_calls']} model calls, {use['input_tokens']} in / "
+    lines.append(f"{doc['activity']['model_calls']} model calls, {use['input_tokens']} in / "
                  f"{use['output_tokens']} out tokens, ${use['cost']:.4f}")
     if doc["report"]:
         lines.append(f"report: {escape(doc['report'])}")

@@ -34,7 +34,7 @@ class Attempt:
 def _usage(values: dict[str, Any]) -> dict[str, Any]:
     from nodes.report import usage
 
-    use = usage(list(values.get("evidence") or []))
+    use = usage(list(values.get("activity") or []))
     return {k: use[k] for k in ("model_calls", "input_tokens", "output_tokens", "cost")}
 
 

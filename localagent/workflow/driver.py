@@ -39,9 +39,9 @@ class Outcome:
         from graph.usage import usage
         from nodes.answers import tiny_model_notice
 
-        evidence = self.values.get("evidence") or []
-        use = usage(evidence)
-        notice = tiny_model_notice(evidence)
+        activity = self.values.get("activity") or []
+        use = usage(activity)
+        notice = tiny_model_notice(activity)
         branches = [*(self.values.get("research") or []),
                     *(self.values.get("execute_results") or [])]
         failed = [f"{r.get('phase')}/{r.get('stream')}" for r in branches
@@ -52,7 +52,7 @@ class Outcome:
             "phases": {name: {**info, "seconds": use["phase_seconds"].get(name,
                                                                           info["seconds"])}
                        for name, info in tracker_phases.items()},
-            "evidence": {"model_calls": use["model_calls"], "tool_calls": use["tool_calls"],
+            "activity": {"model_calls": use["model_calls"], "tool_calls": use["tool_calls"],
                          "commands": len(use["commands"]), "failed_branches": failed},
             "usage": {"input_tokens": use["input_tokens"],
                       "output_tokens": use["output_tokens"], "cost": use["cost"],
@@ -61,7 +61,7 @@ class Outcome:
             "change_sets": (self.values.get("applied") or {}).get("sets", []),
             "notices": [notice] if notice else [],
             "degenerate": [{k: e.get(k) for k in ("phase", "stream", "degenerate")}
-                           for e in evidence if e.get("degenerate")],
+                           for e in activity if e.get("degenerate")],
             "checks_passed": None if (self.values.get("validation") or {"skipped": True}).get(
                 "skipped") else not self.checks_failed,
             "report": self.values.get("report_path") or None,

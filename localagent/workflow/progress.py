@@ -65,7 +65,7 @@ class Tracker:
         new: list[str] = []
         for update in chunk.values():
             values = update if isinstance(update, dict) else {}
-            for item in values.get("evidence") or []:
+            for item in values.get("activity") or []:
                 if isinstance(item, dict) and item.get("kind") == "model_call":
                     self.usage["model_calls"] += 1
                     self.usage["input_tokens"] += item.get("input_tokens") or 0
