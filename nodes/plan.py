@@ -31,9 +31,9 @@ def findings_of(state: WorkflowState) -> list[str]:
 
 
 def stream_limit(context: WorkflowContext) -> int:
-    """Streams a plan may have: two waves of ``max_parallel_agents`` (what the prompt asks
-    for; a model that answers with dozens does not get dozens of branches)."""
-    return max(1, context.max_parallel_agents * 2)
+    """Streams a plan may have: two waves of ``max_parallel_agents``, and never fewer than
+    four (a model that answers with dozens does not get dozens of branches)."""
+    return max(4, context.max_parallel_agents * 2)
 
 
 def tidy(plan: Plan, state: WorkflowState, policy: SecurityPolicy, limit: int) -> Plan:
