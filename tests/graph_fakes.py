@@ -45,6 +45,9 @@ def project_python(root: Path) -> Path:
     python = bin_dir / "python"
     python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
     python.chmod(0o755)
+    # like a real venv's: the sandbox binds "home" back when it lies under a masked /tmp
+    # (a checkout under /tmp runs its tests with an interpreter there)
+    (root / ".venv" / "pyvenv.cfg").write_text(f"home = {Path(sys.executable).parent}\n")
     return python
 
 

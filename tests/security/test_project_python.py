@@ -20,6 +20,8 @@ def _python(bin_dir: Path, says: str) -> Path:
     python = bin_dir / "python"
     python.write_text(f'#!/bin/sh\necho "{says}" >&2\nexec "{sys.executable}" "$@"\n')
     python.chmod(0o755)
+    # like a real venv's: the sandbox binds "home" back when it lies under a masked /tmp
+    (bin_dir.parent / "pyvenv.cfg").write_text(f"home = {Path(sys.executable).parent}\n")
     return python
 
 
