@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pytest_httpserver import HTTPServer
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
@@ -91,4 +92,14 @@ def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
     server = PrivateRedis(tmp_path)
     server.start()
     yield server
+    server.stop()
+
+
+@pytest.fixture
+def threaded_server() -> Iterator[HTTPServer]:
+    """A wire fake that answers requests in parallel (a held request blocks no other)."""
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    yield server
+    server.clear()
     server.stop()

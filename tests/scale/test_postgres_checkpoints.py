@@ -13,7 +13,6 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -26,20 +25,10 @@ from tests.cli_util import write_user_config
 from tests.graph.test_workflow import BUGGY, FIXED, TEST, model
 from tests.graph_fakes import Gate, PhaseModel, openai_handler, project_python
 from tests.resume_worker import PLAN, SCOPE
-from tests.services import postgres_url
+from tests.services import postgres_url, threaded_server
 
-__all__ = ["postgres_url"]
+__all__ = ["postgres_url", "threaded_server"]  # the fixtures
 SPEC = "openai-compatible:scripted"
-
-
-@pytest.fixture
-def threaded_server() -> Iterator[HTTPServer]:
-    """A wire fake that answers requests in parallel (a held request blocks no other)."""
-    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    server.start()
-    yield server
-    server.clear()
-    server.stop()
 
 
 def configure(server: HTTPServer, scripted: PhaseModel, url: str,

@@ -24,22 +24,13 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from tests.services import REDIS_URL, redis_prefix
+from tests.services import REDIS_URL, redis_prefix, threaded_server
 from tests.wire import OPENAI
 
-__all__ = ["redis_prefix"]
+__all__ = ["redis_prefix", "threaded_server"]  # the fixtures
 pytestmark = pytest.mark.slow  # many processes
 ROOT = Path(__file__).resolve().parents[2]
 Handler = Callable[[Request], Response]
-
-
-@pytest.fixture
-def server_a() -> Iterator[HTTPServer]:
-    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    server.start()
-    yield server
-    server.clear()
-    server.stop()
 
 
 class Counted:
@@ -113,8 +104,9 @@ def spec(prefix: str, *urls: str, **extra: Any) -> dict[str, Any]:
     return {"redis": REDIS_URL, "prefix": prefix, "urls": list(urls), **extra}
 
 
-def test_four_processes_share_one_rate_limit(server_a: HTTPServer, redis_prefix: str) -> None:
-    endpoint = Counted(server_a, OPENAI.reply("ok"))
+def test_four_processes_share_one_rate_limit(threaded_server: HTTPServer,
+                                             redis_prefix: str) -> None:
+    endpoint = Counted(threaded_server, OPENAI.reply("ok"))
     rpm, seconds = 300, 12.0
     budget = rpm / 60 * seconds  # 60 requests, as 120 rpm over 30 s
     policy = {"limits": {"rpm": rpm, "request_burst": 1, "max_wait_seconds": 30},
@@ -133,8 +125,8 @@ def test_four_processes_share_one_rate_limit(server_a: HTTPServer, redis_prefix:
 
 
 def test_a_breaker_opened_in_one_process_is_skipped_by_the_others(
-        server_a: HTTPServer, httpserver: HTTPServer, redis_prefix: str) -> None:
-    bad = Counted(server_a, failing)
+        threaded_server: HTTPServer, httpserver: HTTPServer, redis_prefix: str) -> None:
+    bad = Counted(threaded_server, failing)
     good = Counted(httpserver, OPENAI.reply("from b"))
     policy = {"breaker": {"failure_threshold": 2, "minimum_requests": 2, "open_seconds": 300},
               "retry": {"max_retries": 0}}
@@ -155,8 +147,8 @@ def test_a_breaker_opened_in_one_process_is_skipped_by_the_others(
 
 
 def test_one_half_open_probe_across_all_processes(
-        server_a: HTTPServer, httpserver: HTTPServer, redis_prefix: str) -> None:
-    bad = Counted(server_a, failing)
+        threaded_server: HTTPServer, httpserver: HTTPServer, redis_prefix: str) -> None:
+    bad = Counted(threaded_server, failing)
     good = Counted(httpserver, OPENAI.reply("from b"))
     policy = {"breaker": {"failure_threshold": 1, "minimum_requests": 1, "open_seconds": 1.0},
               "retry": {"max_retries": 0}}
@@ -179,8 +171,8 @@ def test_one_half_open_probe_across_all_processes(
 
 
 def test_an_answer_cached_by_one_process_is_a_hit_in_another(
-        server_a: HTTPServer, redis_prefix: str) -> None:
-    endpoint = Counted(server_a, OPENAI.reply("cached answer"))
+        threaded_server: HTTPServer, redis_prefix: str) -> None:
+    endpoint = Counted(threaded_server, OPENAI.reply("cached answer"))
     common = spec(redis_prefix, endpoint.url, cache=True, prompt="same question")
     with workers(1, common) as procs:
         (first,) = results(procs)
