@@ -21,8 +21,8 @@ import httpx
 import pytest
 from pytest_httpserver import HTTPServer
 
-from tests.graph.test_workflow import BUGGY, FIXED, TEST, model
-from tests.graph_fakes import project_python, scripted_provider
+from tests.graph.test_workflow import BUGGY, FIXED, make_repo, model
+from tests.graph_fakes import scripted_provider
 
 pytestmark = pytest.mark.slow
 
@@ -126,12 +126,7 @@ async def test_workflow_runs_and_resumes_through_langgraph_dev(
         server: str, httpserver: HTTPServer, tmp_path: Path) -> None:
     from langgraph_sdk import get_client
 
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    (repo / "calc.py").write_text(BUGGY)
-    (repo / "test_calc.py").write_text(TEST)
-    (repo / "pytest.ini").write_text("[pytest]\naddopts = -p no:cacheprovider\n")
-    project_python(repo)
+    repo = make_repo(tmp_path / "repo")
     client = get_client(url=server)
     assistants = await client.assistants.search(graph_id="workflow")
     assert assistants, "langgraph dev does not serve the workflow graph"

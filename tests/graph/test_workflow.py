@@ -30,15 +30,19 @@ DOCS = {"changelog_entry": "Fix add()", "doc_notes": []}
 READY = {"ready": True, "summary": "tests pass", "risks": []}
 
 
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    root = tmp_path / "repo"
-    root.mkdir()
+def make_repo(root: Path) -> Path:
+    """The buggy calculator project (with its failing test and its own python) at ``root``."""
+    root.mkdir(parents=True)
     (root / "calc.py").write_text(BUGGY)
     (root / "test_calc.py").write_text(TEST)
     (root / "pytest.ini").write_text("[pytest]\naddopts = -p no:cacheprovider\n")
     project_python(root)
     return root
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    return make_repo(tmp_path / "repo")
 
 
 def model(**overrides: Any) -> PhaseModel:

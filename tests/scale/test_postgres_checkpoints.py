@@ -22,8 +22,8 @@ from pytest_httpserver import HTTPServer
 
 from tests.cli.test_cli_workflow import localagent
 from tests.cli_util import write_user_config
-from tests.graph.test_workflow import BUGGY, FIXED, TEST, model
-from tests.graph_fakes import Gate, PhaseModel, openai_handler, project_python
+from tests.graph.test_workflow import FIXED, make_repo, model
+from tests.graph_fakes import Gate, PhaseModel, openai_handler
 from tests.resume_worker import PLAN, SCOPE
 from tests.services import postgres_url, threaded_server
 
@@ -41,13 +41,6 @@ def configure(server: HTTPServer, scripted: PhaseModel, url: str,
                                             "timeout": 60}}})
 
 
-def workspace(root: Path) -> Path:
-    root.mkdir(parents=True)
-    (root / "calc.py").write_text(BUGGY)
-    (root / "test_calc.py").write_text(TEST)
-    (root / "pytest.ini").write_text("[pytest]\naddopts = -p no:cacheprovider\n")
-    project_python(root)
-    return root
 
 
 def as_json(result: subprocess.CompletedProcess[str]) -> Any:
@@ -59,7 +52,7 @@ def test_run_list_show_status_resume_on_postgres(
         tmp_path: Path, threaded_server: HTTPServer, postgres_url: str) -> None:
     scripted = model()
     configure(threaded_server, scripted, postgres_url)
-    repo = workspace(tmp_path / "repo")
+    repo = make_repo(tmp_path / "repo")
     first = localagent("--format", "json", "fix add", "-w", str(repo), "--thread", "pg1")
     assert first.returncode == 3, first.stderr  # waiting for the scope, headless
     assert json.loads(first.stdout)["interrupt"]["type"] == "confirm_scope"
@@ -87,7 +80,7 @@ def test_eight_runs_at_once_on_one_database(
         tmp_path: Path, threaded_server: HTTPServer, postgres_url: str) -> None:
     configure(threaded_server, model(), postgres_url)
     threads = [f"many{i}" for i in range(8)]
-    repos = [workspace(tmp_path / thread) for thread in threads]
+    repos = [make_repo(tmp_path / thread) for thread in threads]
 
     def run(index: int) -> subprocess.CompletedProcess[str]:
         return localagent("--format", "json", "fix add", "-w", str(repos[index]), "--yes",
