@@ -41,8 +41,6 @@ def configure(server: HTTPServer, scripted: PhaseModel, url: str,
                                             "timeout": 60}}})
 
 
-
-
 def as_json(result: subprocess.CompletedProcess[str]) -> Any:
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
